@@ -1,0 +1,175 @@
+"""What a learner wants, from a slash command or from free text in the DM.
+
+Both doors lead to the same :class:`Intent`, so ``/prcoach check``, the Check button,
+"check", "vérifier" and "c'est fait !" all run the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.course.text import normalize
+
+
+class Action(StrEnum):
+    START = "start"
+    CHECK = "check"
+    STATUS = "status"
+    HELP = "help"
+    HOW = "how"
+    STUCK = "stuck"
+    EXPLAIN = "explain"
+    LINK = "link"
+    LANG = "lang"
+    TOOL = "tool"
+    RESTART = "restart"
+    MENU = "menu"  # nothing understood: show what one can say
+    UNKNOWN = "unknown"  # a slash subcommand we do not know
+
+
+@dataclass(frozen=True)
+class Intent:
+    action: Action
+    argument: str = ""
+    # Set by a "Yes, do it" button: restart and relink ask first.
+    confirmed: bool = False
+
+
+# Subcommands of /prcoach, with French aliases so nobody has to guess the English word.
+_COMMANDS: dict[str, Action] = {
+    "start": Action.START,
+    "commencer": Action.START,
+    "check": Action.CHECK,
+    "verifier": Action.CHECK,
+    "status": Action.STATUS,
+    "statut": Action.STATUS,
+    "help": Action.HELP,
+    "aide": Action.HELP,
+    "how": Action.HOW,
+    "comment": Action.HOW,
+    "stuck": Action.STUCK,
+    "bloque": Action.STUCK,
+    "explain": Action.EXPLAIN,
+    "expliquer": Action.EXPLAIN,
+    "link": Action.LINK,
+    "lier": Action.LINK,
+    "lang": Action.LANG,
+    "langue": Action.LANG,
+    "tool": Action.TOOL,
+    "outil": Action.TOOL,
+    "restart": Action.RESTART,
+    "recommencer": Action.RESTART,
+}
+
+
+def parse_command(text: str) -> Intent:
+    """``/prcoach <subcommand> [argument]``; an empty text is a request for help."""
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return Intent(Action.HELP)
+    name = normalize(words[0])
+    argument = words[1].strip() if len(words) > 1 else ""
+    action = _COMMANDS.get(name)
+    if action is None:
+        return Intent(Action.UNKNOWN, words[0])
+    return Intent(action, argument)
+
+
+# Free text, compared after normalize(): lowercase, no accents, no punctuation.
+_PHRASES: dict[Action, tuple[str, ...]] = {
+    Action.CHECK: (
+        "check",
+        "verifier",
+        "verifie",
+        "verif",
+        "c est fait",
+        "cest fait",
+        "fait",
+        "done",
+        "i m done",
+        "im done",
+        "i did it",
+        "j ai fini",
+        "termine",
+        "ok c est fait",
+    ),
+    Action.STATUS: (
+        "where am i",
+        "status",
+        "progress",
+        "ou j en suis",
+        "ou en suis je",
+        "statut",
+        "ou j en suis",
+        "progression",
+        "checklist",
+    ),
+    Action.HELP: ("help", "aide", "menu", "commands", "commandes"),
+    Action.STUCK: (
+        "i m stuck",
+        "im stuck",
+        "stuck",
+        "i am stuck",
+        "je suis bloque",
+        "je suis bloquee",
+        "je suis bloque e",
+        "bloque",
+        "bloquee",
+        "bloque e",
+        "je bloque",
+        "help me",
+        "aidez moi",
+    ),
+    Action.HOW: ("show me how", "how", "how do i do it", "comment", "comment faire", "montre moi"),
+    Action.START: ("start", "hello", "hi", "bonjour", "salut", "commencer", "demarrer", "go"),
+    Action.RESTART: ("restart", "start over", "recommencer", "tout recommencer"),
+}
+_PHRASE_ACTION = {phrase: action for action, phrases in _PHRASES.items() for phrase in phrases}
+
+_EXPLAIN = re.compile(
+    r"^(?:what s|whats|what is|what are|what does|explain|define|"
+    r"c est quoi|cest quoi|qu est ce que|qu est ce qu|qu est ce|explique|expliquer|definition)"
+    r"\s+(?:an?\s+|the\s+|une?\s+|la\s+|le\s+|l\s+|les\s+|des\s+|c\s+est\s+)?(?P<word>.+?)"
+    r"(?:\s+mean|\s+means)?$"
+)
+_LINK = re.compile(r"^(?:link|lier|my login is|mon login est|je suis)\s+(?P<login>\S+)$")
+_LANG = {
+    "english": "en",
+    "anglais": "en",
+    "in english": "en",
+    "francais": "fr",
+    "french": "fr",
+    "en francais": "fr",
+}
+# A single word that could be a GitHub login (validated properly later).
+_LOGIN_LIKE = re.compile(r"^@?[A-Za-z0-9-]{1,60}$")
+
+
+def parse_message(text: str, *, expecting_login: bool = False) -> Intent:
+    """Understand a direct message in either language; never fail, fall back to the menu."""
+    raw = text.strip()
+    words = normalize(raw)
+    if not words:
+        return Intent(Action.MENU)
+    if words in _PHRASE_ACTION:
+        return Intent(_PHRASE_ACTION[words])
+    if words in _LANG:
+        return Intent(Action.LANG, _LANG[words])
+    match = _LINK.match(raw.lower()) if raw.lower().startswith(("link", "lier")) else None
+    if match:
+        return Intent(Action.LINK, raw.split()[-1])
+    match = _EXPLAIN.match(words)
+    if match:
+        return Intent(Action.EXPLAIN, match.group("word"))
+    # A command typed without the slash works too ("lang fr", "tool desktop").
+    command = parse_command(raw)
+    if command.action not in (Action.UNKNOWN, Action.HELP) and command.argument:
+        return command
+    if expecting_login and _LOGIN_LIKE.match(raw):
+        return Intent(Action.LINK, raw)
+    # The learner may be trying to give a login that is not well formed: say why.
+    if expecting_login and len(raw.split()) == 1:
+        return Intent(Action.LINK, raw)
+    return Intent(Action.MENU)

@@ -1,0 +1,138 @@
+"""What the coach answers, before any transport turns it into Slack blocks or terminal text.
+
+Each reply is a small value; :mod:`bot.slack.views` and :mod:`bot.serving.console` render
+them. Keeping words out of here (they live in the YAML content) keeps both doors equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.course.checks import CheckResult
+from bot.course.course import Step
+from bot.course.glossary import Entry
+from bot.course.learner import Learner, Tool
+
+
+@dataclass(frozen=True)
+class Reply:
+    pass
+
+
+@dataclass(frozen=True)
+class Welcome(Reply):
+    returning: bool = False
+
+
+@dataclass(frozen=True)
+class StepCard(Reply):
+    """A step's message: where the learner is, what to do, and the buttons."""
+
+    step: Step
+    position: int
+    total: int
+    minutes_left: int
+
+
+@dataclass(frozen=True)
+class Success(Reply):
+    step: Step
+
+
+@dataclass(frozen=True)
+class Diagnosed(Reply):
+    """Not yet / a named mistake / warnings on a done step, with the course's hints."""
+
+    step: Step
+    result: CheckResult
+
+
+@dataclass(frozen=True)
+class Finished(Reply):
+    pass
+
+
+@dataclass(frozen=True)
+class GitHubTrouble(Reply):
+    retry_at: datetime | None
+    rate_limited: bool
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    step: Step
+    done_at: datetime | None
+    current: bool
+
+
+@dataclass(frozen=True)
+class Checklist(Reply):
+    rows: tuple[ChecklistRow, ...]
+    login: str | None
+
+
+@dataclass(frozen=True)
+class HowTo(Reply):
+    step: Step
+    tool: Tool
+
+
+@dataclass(frozen=True)
+class Explanation(Reply):
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class StuckHelp(Reply):
+    step: Step
+    staff_channel: str | None
+
+
+@dataclass(frozen=True)
+class Notice(Reply):
+    """A short message from the interface's catalogue (``messages.yaml``)."""
+
+    key: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Confirm(Reply):
+    """A question with Yes/Cancel buttons; ``action`` and ``argument`` say what Yes does."""
+
+    key: str
+    action: str
+    argument: str = ""
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Help(Reply):
+    staff: bool = False
+
+
+@dataclass(frozen=True)
+class Menu(Reply):
+    pass
+
+
+@dataclass(frozen=True)
+class StaffAlert:
+    """Posted to the staff channel so a mentor can help without asking questions."""
+
+    learner: Learner
+    step: Step
+    position: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    learner: Learner | None
+    replies: tuple[Reply, ...]
+    staff_alerts: tuple[StaffAlert, ...] = ()
+    # True when the learner's progress or settings changed: refresh App Home.
+    changed: bool = False

@@ -1,0 +1,1 @@
+"""GitHub: the only package that talks to GitHub, through PyGithub."""

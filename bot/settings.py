@@ -1,0 +1,256 @@
+"""The one place settings are read: the environment, then a ``.env`` file.
+
+The names are the contract with whoever deploys the bot (see ``.env.example``).
+A missing or malformed setting raises :class:`ConfigError` naming the variable,
+what it is for and where to get it; ``python -m bot`` turns that into exit status 2.
+Secrets are wrapped in :class:`Secret` so that no repr, log line or traceback shows them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.errors import ConfigError
+
+LANGUAGES = ("en", "fr")
+_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+# What each variable is for and where to get it: used in every error message.
+HELP: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "the bot's Slack token (starts with xoxb-). Slack app page → "
+    "OAuth & Permissions → Bot User OAuth Token, after installing the app from manifest.yml",
+    "SLACK_SIGNING_SECRET": "proves requests come from Slack. Slack app page → Basic "
+    "Information → App Credentials → Signing Secret",
+    "SLACK_APP_TOKEN": "optional; turns on Socket Mode (no public URL needed). Slack app page → "
+    "Basic Information → App-Level Tokens, with the connections:write scope (starts with xapp-)",
+    "SLACK_API_URL": "where Slack's Web API lives; keep the default https://slack.com/api/",
+    "GITHUB_TOKEN": "lets the bot read learners' public repositories through the GitHub API. "
+    "github.com → Settings → Developer settings → Personal access tokens (fine-grained, "
+    "public repositories read-only)",
+    "GITHUB_API_URL": "GitHub's API; https://api.github.com, or https://HOST/api/v3 for "
+    "GitHub Enterprise Server",
+    "GITHUB_URL": "GitHub's website, used in links; derived from GITHUB_API_URL when unset",
+    "GITHUB_WEBHOOK_SECRET": "optional; the secret typed in the practice repository's webhook "
+    "settings",
+    "DATABASE_URL": "where progress is stored; default sqlite:///prcoach.db (a file next to "
+    "the bot)",
+    "PRACTICE_REPO": "the cohort's practice repository on GitHub, as owner/name "
+    "(e.g. etalab/eig-practice)",
+    "STAFF_USER_IDS": "comma-separated Slack user IDs of the staff (e.g. U012AB3CD,U045EF6GH); "
+    "in Slack: profile → ⋮ → Copy member ID",
+    "STAFF_CHANNEL": "optional Slack channel ID (e.g. C0123456789) where 'I'm stuck' alerts go; "
+    "in Slack: channel details → bottom of the About tab",
+    "DEFAULT_LANGUAGE": "language for people whose Slack locale is neither French nor English: "
+    "fr or en",
+    "PORT": "the HTTP port to listen on (1–65535); platforms such as Heroku set it",
+    "COURSE_FILE": "optional path to a staff-written course YAML file replacing the default course",
+    "REQUIRE_MERGE": "optional; true adds the last step 'your pull request is merged'",
+    "GITHUB_TIMEOUT": "seconds to wait for GitHub before telling the learner it is slow (1–60)",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the bot reads, typed and validated."""
+
+    slack_bot_token: Secret
+    slack_signing_secret: Secret
+    slack_app_token: Secret
+    slack_api_url: str
+    github_token: Secret
+    github_api_url: str
+    github_url: str
+    github_webhook_secret: Secret
+    database_url: str = field(repr=False)  # may hold a password
+    practice_repo: str
+    staff_user_ids: frozenset[str]
+    staff_channel: str | None
+    default_language: str
+    port: int
+    course_file: Path | None
+    require_merge: bool
+    github_timeout: float
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def is_staff(self, slack_user_id: str) -> bool:
+        return slack_user_id in self.staff_user_ids
+
+
+def _fail(name: str, problem: str) -> ConfigError:
+    return ConfigError(name, f"{name} {problem}. It is {HELP[name]}.")
+
+
+class _Reader:
+    """Reads raw values: the real environment wins over the ``.env`` file."""
+
+    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> None:
+        self._values = {k: v for k, v in dotenv.items() if v is not None}
+        self._values.update(environ)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self._values.get(name, default).strip() or default
+
+    def required(self, name: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise _fail(name, "is not set")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.get(name, default)
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise _fail(name, "is not an http(s) URL")
+        return value
+
+
+def _web_url_from_api(api_url: str) -> str:
+    parsed = urlparse(api_url)
+    if parsed.netloc == "api.github.com":
+        return "https://github.com"
+    # GitHub Enterprise Server serves the API at https://HOST/api/v3.
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+    *,
+    need_slack: bool = True,
+) -> Settings:
+    """Read and validate every setting, or raise :class:`ConfigError` for the first bad one.
+
+    ``need_slack=False`` is for the console, which talks to GitHub but not to Slack.
+    """
+    dotenv = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+    r = _Reader(os.environ if environ is None else environ, dotenv)
+
+    app_token = r.get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise _fail("SLACK_APP_TOKEN", "does not start with xapp-")
+    bot_token = r.required("SLACK_BOT_TOKEN") if need_slack else r.get("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xox"):
+        raise _fail("SLACK_BOT_TOKEN", "does not look like a Slack token (xoxb-…)")
+    # Socket Mode receives requests over a websocket: no signature to check.
+    if app_token or not need_slack:
+        signing_secret = r.get("SLACK_SIGNING_SECRET")
+    else:
+        signing_secret = r.required("SLACK_SIGNING_SECRET")
+
+    slack_api_url = r.url("SLACK_API_URL", "https://slack.com/api/")
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+    github_api_url = r.url("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    github_url = r.url("GITHUB_URL", _web_url_from_api(github_api_url)).rstrip("/")
+
+    database_url = r.get("DATABASE_URL", "sqlite:///prcoach.db")
+    try:
+        make_url(database_url)
+    except ArgumentError:
+        raise _fail("DATABASE_URL", "is not a database URL such as sqlite:///prcoach.db") from None
+
+    practice_repo = r.required("PRACTICE_REPO")
+    if not _REPO_RE.match(practice_repo):
+        raise _fail("PRACTICE_REPO", f"is {practice_repo!r}, not owner/name")
+
+    staff = frozenset(s.strip() for s in r.get("STAFF_USER_IDS").split(",") if s.strip())
+    for user_id in staff:
+        if not _SLACK_USER_RE.match(user_id):
+            raise _fail("STAFF_USER_IDS", f"contains {user_id!r}, not a Slack user ID")
+
+    staff_channel = r.get("STAFF_CHANNEL") or None
+    if staff_channel and not _SLACK_CHANNEL_RE.match(staff_channel):
+        raise _fail("STAFF_CHANNEL", f"is {staff_channel!r}, not a Slack channel ID")
+
+    language = r.get("DEFAULT_LANGUAGE", "en").lower()
+    if language not in LANGUAGES:
+        raise _fail("DEFAULT_LANGUAGE", f"is {language!r}, neither fr nor en")
+
+    port_text = r.get("PORT", "3000")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise _fail("PORT", f"is {port_text!r}, not a port number")
+
+    course_text = r.get("COURSE_FILE")
+    course_file = Path(course_text) if course_text else None
+    if course_file and not course_file.is_file():
+        raise _fail("COURSE_FILE", f"points to {course_text}, which is not a readable file")
+
+    merge_text = r.get("REQUIRE_MERGE", "false").lower()
+    if merge_text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise _fail("REQUIRE_MERGE", f"is {merge_text!r}, neither true nor false")
+
+    timeout_text = r.get("GITHUB_TIMEOUT", "10")
+    try:
+        timeout = float(timeout_text)
+    except ValueError:
+        timeout = -1.0
+    if not 1 <= timeout <= 60:
+        raise _fail("GITHUB_TIMEOUT", f"is {timeout_text!r}, not a number of seconds")
+
+    log_level = r.get("LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise _fail("LOG_LEVEL", f"is {log_level!r}")
+
+    return Settings(
+        slack_bot_token=Secret(bot_token),
+        slack_signing_secret=Secret(signing_secret),
+        slack_app_token=Secret(app_token),
+        slack_api_url=slack_api_url,
+        github_token=Secret(r.required("GITHUB_TOKEN")),
+        github_api_url=github_api_url,
+        github_url=github_url,
+        github_webhook_secret=Secret(r.get("GITHUB_WEBHOOK_SECRET")),
+        database_url=database_url,
+        practice_repo=practice_repo,
+        staff_user_ids=staff,
+        staff_channel=staff_channel,
+        default_language=language,
+        port=int(port_text),
+        course_file=course_file,
+        require_merge=merge_text in ("true", "1", "yes", "on"),
+        github_timeout=timeout,
+        log_level=log_level,
+    )

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the queries the domain needs, and Alembic migrations."""

@@ -1,0 +1,40 @@
+"""Alembic environment: run migrations with the URL PR Coach was configured with."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.storage.database import create_database_engine
+from bot.storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_database_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as connection:
+        # render_as_batch lets later migrations alter columns on SQLite.
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,92 @@
+"""The tables. Times are stored as naive UTC and handed back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """SQLite forgets time zones; store UTC without one and give it back."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use datetime.now(UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
+
+
+class LearnerRow(Base):
+    __tablename__ = "learners"
+    __table_args__ = (UniqueConstraint("team_id", "slack_user_id", name="uq_learner_slack"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    github_login: Mapped[str | None] = mapped_column(String(39), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    tool: Mapped[str] = mapped_column(String(8), default="web")
+    current_step: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    cohort: Mapped[str | None] = mapped_column(String(80), index=True)
+    last_diagnosis: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    # Optimistic lock: two processes updating one learner cannot silently lose a write.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    events: Mapped[list[StepEventRow]] = relationship(
+        back_populates="learner", order_by="StepEventRow.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class StepEventRow(Base):
+    """One check of one step: the history staff reports and stuck detection read."""
+
+    __tablename__ = "step_events"
+    __table_args__ = (Index("ix_step_events_learner_time", "learner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    diagnosis: Mapped[str | None] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    learner: Mapped[LearnerRow] = relationship(back_populates="events")
+
+
+class ProcessedDelivery(Base):
+    """Keys of Slack events and GitHub deliveries already handled, so retries act once."""
+
+    __tablename__ = "processed_deliveries"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,201 @@
+"""The queries the domain needs (:class:`bot.course.ports.LearnerStore`), over SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.course.checks import CheckResult, Outcome
+from bot.course.learner import Learner, StepEvent, Tool
+from bot.storage.models import LearnerRow, ProcessedDelivery, StepEventRow, utcnow
+
+
+def _learner(row: LearnerRow) -> Learner:
+    return Learner(
+        id=row.id,
+        team_id=row.team_id,
+        slack_user_id=row.slack_user_id,
+        language=row.language,
+        current_step=row.current_step,
+        created_at=row.created_at,
+        step_started_at=row.step_started_at,
+        last_activity_at=row.last_activity_at,
+        tool=Tool(row.tool),
+        github_login=row.github_login,
+        facts=dict(row.facts or {}),
+        dm_channel=row.dm_channel,
+        cohort=row.cohort,
+        finished_at=row.finished_at,
+        last_diagnosis=row.last_diagnosis,
+    )
+
+
+class SqlLearnerStore:
+    """Learners and their history. Every method is one short transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def find(self, team_id: str, slack_user_id: str) -> Learner | None:
+        with self._transaction() as session:
+            row = session.scalar(
+                select(LearnerRow).where(
+                    LearnerRow.team_id == team_id, LearnerRow.slack_user_id == slack_user_id
+                )
+            )
+            return _learner(row) if row else None
+
+    def get(self, learner_id: int) -> Learner:
+        with self._transaction() as session:
+            return _learner(session.get_one(LearnerRow, learner_id))
+
+    def find_by_login(self, github_login: str) -> list[Learner]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(LearnerRow).where(LearnerRow.github_login.ilike(github_login))
+            )
+            return [_learner(row) for row in rows]
+
+    def enroll(self, team_id: str, slack_user_id: str, language: str, first_step: str) -> Learner:
+        existing = self.find(team_id, slack_user_id)
+        if existing:
+            return existing
+        try:
+            with self._transaction() as session:
+                row = LearnerRow(
+                    team_id=team_id,
+                    slack_user_id=slack_user_id,
+                    language=language,
+                    current_step=first_step,
+                    facts={},
+                )
+                session.add(row)
+                session.flush()
+                return _learner(row)
+        except IntegrityError:
+            # Two first messages at once: the other request created the learner.
+            found = self.find(team_id, slack_user_id)
+            assert found is not None
+            return found
+
+    def update_profile(
+        self,
+        learner_id: int,
+        *,
+        language: str | None = None,
+        tool: Tool | None = None,
+        dm_channel: str | None = None,
+    ) -> Learner:
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            if language:
+                row.language = language
+            if tool:
+                row.tool = tool.value
+            if dm_channel:
+                row.dm_channel = dm_channel
+            return _learner(row)
+
+    def record_check(
+        self,
+        learner_id: int,
+        step_id: str,
+        result: CheckResult,
+        source: str,
+        advance_to: str | None,
+    ) -> Learner:
+        now = utcnow()
+        diagnosis = result.main_diagnosis
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=step_id,
+                    outcome=result.outcome.value,
+                    diagnosis=diagnosis.code if diagnosis else None,
+                    facts={**result.learned, **(dict(diagnosis.facts) if diagnosis else {})},
+                    source=source,
+                    created_at=now,
+                )
+            )
+            row.last_activity_at = now
+            if result.outcome is Outcome.UNAVAILABLE:
+                # GitHub did not answer: nothing is known about the learner's progress.
+                return _learner(row)
+            row.last_diagnosis = diagnosis.code if diagnosis else None
+            if "github_login" in result.learned:
+                row.github_login = result.learned["github_login"]
+            if result.learned:
+                row.facts = {**(row.facts or {}), **result.learned}
+            if result.done and row.current_step == step_id and row.finished_at is None:
+                if advance_to is None:
+                    row.finished_at = now
+                else:
+                    row.current_step = advance_to
+                    row.step_started_at = now
+            return _learner(row)
+
+    def restart(self, learner_id: int, first_step: str, *, keep_login: bool) -> Learner:
+        """Start over (history is kept). With ``keep_login`` the link step stays done."""
+        now = utcnow()
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            login = row.github_login if keep_login else None
+            row.facts = {"github_login": login} if login else {}
+            row.github_login = login
+            row.current_step = first_step
+            row.step_started_at = now
+            row.last_activity_at = now
+            row.finished_at = None
+            row.last_diagnosis = None
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=first_step,
+                    outcome="restart",
+                    diagnosis=None,
+                    facts={},
+                    source="learner",
+                    created_at=now,
+                )
+            )
+            return _learner(row)
+
+    def history(self, learner_id: int) -> list[StepEvent]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(StepEventRow)
+                .where(StepEventRow.learner_id == learner_id)
+                .order_by(StepEventRow.id)
+            )
+            return [
+                StepEvent(r.step_id, r.outcome, r.diagnosis, dict(r.facts), r.source, r.created_at)
+                for r in rows
+            ]
+
+    def claim_delivery(self, key: str) -> bool:
+        """True the first time ``key`` is seen: the caller may act. False for a retry."""
+        try:
+            with self._transaction() as session:
+                session.add(ProcessedDelivery(key=key))
+            return True
+        except IntegrityError:
+            return False
+
+    def forget_deliveries_before(self, moment: datetime) -> int:
+        with self._transaction() as session:
+            result = session.execute(
+                delete(ProcessedDelivery).where(ProcessedDelivery.created_at < moment)
+            )
+            return result.rowcount or 0
