@@ -72,6 +72,35 @@ class Coach:
             return found.language
         return language_from_locale(locale() if locale else None, self.default_language)
 
+    def help_for(
+        self, person: Person, intent: Intent, locale: Callable[[], str | None]
+    ) -> r.Answer:
+        """Help and unknown commands answer anyone, without enrolling them."""
+        language = self.language_of(person, locale)
+        staff = self.is_staff(person.user_id)
+        replies: list[r.Reply] = [r.Help(staff=staff)]
+        if intent.action is Action.UNKNOWN:
+            replies.insert(0, r.Notice("command.unknown", {"given": intent.argument}))
+        return r.Answer(None, tuple(replies), fallback_language=language)
+
+    def notice(self, learner: Learner, key: str) -> r.Answer:
+        return r.Answer(learner, (r.Notice(key),))
+
+    def remember_dm(self, learner: Learner, channel: str) -> Learner:
+        if learner.dm_channel == channel:
+            return learner
+        return self.store.update_profile(learner.id, dm_channel=channel)
+
+    def is_new(self, learner: Learner) -> bool:
+        """Never checked anything: their first message deserves the welcome."""
+        return learner.github_login is None and not self.store.history(learner.id)
+
+    def overview(self, learner: Learner) -> r.Answer:
+        """What App Home shows: the checklist and the current step (or the celebration)."""
+        if learner.finished:
+            return r.Answer(learner, (self._checklist(learner), r.Finished()))
+        return r.Answer(learner, (self._checklist(learner), self._card(learner)))
+
     # -- one entry point --------------------------------------------------------------
 
     def handle(self, learner: Learner, intent: Intent, source: str) -> r.Answer:

@@ -136,3 +136,9 @@ class Answer:
     staff_alerts: tuple[StaffAlert, ...] = ()
     # True when the learner's progress or settings changed: refresh App Home.
     changed: bool = False
+    # For people who are not learners (yet): asked for help, refused a staff command.
+    fallback_language: str = "en"
+
+    @property
+    def language(self) -> str:
+        return self.learner.language if self.learner else self.fallback_language

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import CheckResult, Outcome
@@ -45,6 +45,15 @@ class SqlLearnerStore:
     def _transaction(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+    def ping(self) -> bool:
+        """True when the database answers (for /healthz)."""
+        try:
+            with self._sessions() as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False
 
     def find(self, team_id: str, slack_user_id: str) -> Learner | None:
         with self._transaction() as session:

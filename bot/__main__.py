@@ -1,0 +1,112 @@
+"""``python -m bot [serve|console|migrate|check-config]``.
+
+A missing or malformed setting, or a broken course file, prints one clear message and
+exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.errors import ConfigError, CourseError
+from bot.serving.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("bot")
+EXIT_CONFIG = 2
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [
+        s.reveal()
+        for s in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.github_token,
+            settings.github_webhook_secret,
+        )
+    ]
+
+
+def _preflight(settings: Settings) -> None:
+    """Before serving: the course loads, the schema is current, Slack knows the token."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.app import make_web_client
+    from bot.storage.database import migrate
+    from bot.wiring import load_content
+
+    load_content(settings)
+    migrate(settings.database_url)
+    try:
+        identity = make_web_client(settings).auth_test()
+        log.info(
+            "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
+        )
+    except SlackApiError as error:
+        if error.response.get("error") in ("invalid_auth", "not_authed", "account_inactive"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN",
+                "SLACK_BOT_TOKEN was refused by Slack (invalid_auth). Copy "
+                "the Bot User OAuth Token again from the Slack app page → OAuth & Permissions.",
+            ) from None
+        log.warning("Slack auth.test failed (%s); serving anyway", error.response.get("error"))
+    except OSError as error:
+        log.warning("Slack is unreachable for now (%s); serving anyway", type(error).__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="PR Coach, a Slack bot.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
+    console = sub.add_parser("console", help="walk the course in this terminal")
+    console.add_argument("--database", help="database URL (default: a fresh temporary one)")
+    console.add_argument("--lang", choices=("en", "fr"), help="language of the console learner")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("check-config", help="validate the settings and the course, then exit")
+    args = parser.parse_args(argv)
+    command = args.command or "serve"
+
+    try:
+        settings = load_settings(need_slack=command in ("serve", "check-config"))
+        configure_logging(settings.log_level, _secrets(settings))
+        if command == "console":
+            from bot.serving.console import run_console
+
+            return run_console(settings, database_url=args.database, language=args.lang)
+        if command == "migrate":
+            from bot.storage.database import migrate
+
+            migrate(settings.database_url)
+            return 0
+        if command == "check-config":
+            from bot.wiring import load_content
+
+            load_content(settings)
+            print("Settings and course are valid.")
+            return 0
+        _preflight(settings)
+        if settings.socket_mode:
+            from bot.serving.socket_mode import serve_socket_mode
+
+            serve_socket_mode(settings)
+        else:
+            from bot.serving.web import serve_http
+
+            serve_http(settings)
+        return 0
+    except ConfigError as error:
+        print(f"PR Coach cannot start: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CourseError as error:
+        print(f"PR Coach cannot start: the course is not valid: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

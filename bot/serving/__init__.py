@@ -1,0 +1,1 @@
+"""Serving: HTTP (gunicorn + Bolt's WSGI adapter), Socket Mode, and the console."""

@@ -1,0 +1,59 @@
+"""Production HTTP serving: gunicorn runs the WSGI app, one Bolt app per worker.
+
+The master process validates settings and the course, applies migrations and asks
+Slack who we are *before* forking, so a bad setting fails once, clearly, at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.serving.wsgi import WSGIApp, make_wsgi_app
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.wiring import build
+
+log = logging.getLogger(__name__)
+
+
+def create_wsgi_app(settings: Settings) -> WSGIApp:
+    parts = build(settings)
+    slack_app = build_app(parts.services, parts.store.claim_delivery)
+    return make_wsgi_app(slack_app, parts.store.ping)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIApp:
+        # Runs in each worker after the fork: database connections are not shared.
+        return create_wsgi_app(self.settings)
+
+
+def serve_http(settings: Settings) -> None:
+    options = {
+        "bind": f"0.0.0.0:{settings.port}",
+        # WEB_CONCURRENCY is the platforms' (Heroku, Scalingo) way to size web processes.
+        "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "worker_class": "gthread",
+        "threads": 8,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "prcoach-web",
+    }
+    log.info("serving HTTP on port %s", settings.port)
+    _Gunicorn(settings, options).run()

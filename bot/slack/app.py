@@ -1,0 +1,58 @@
+"""The Bolt app: a WebClient pointed at ``SLACK_API_URL``, retry dedupe, the listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.settings import Settings
+from bot.slack import listeners
+from bot.slack.delivery import Services
+
+log = logging.getLogger(__name__)
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token.reveal() or None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        # Slack's 429 says how long to wait; a dropped connection deserves one more try.
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
+    """``claim_delivery(key)`` is True the first time a Slack event id is seen."""
+    settings = services.settings
+    app = App(
+        client=make_web_client(settings),
+        signing_secret=settings.slack_signing_secret.reveal() or None,
+        # The start-up preflight already asked auth.test; workers need not ask again.
+        token_verification_enabled=False,
+        process_before_response=False,
+    )
+
+    @app.middleware
+    def drop_retried_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
+        # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): act once.
+        event_id = body.get("event_id")
+        is_event = body.get("type") == "event_callback" and event_id
+        if is_event and not claim_delivery(f"slack:{event_id}"):
+            log.info("ignoring redelivered Slack event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    listeners.register(app, services)
+    return app

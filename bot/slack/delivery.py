@@ -1,0 +1,114 @@
+"""Sending answers to Slack: where (response_url, the DM, the staff channel) and how.
+
+Listeners call these after acknowledging; a failure here is logged with its cause and
+never takes the learner's progress with it (progress is stored before anything is sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.course.coach import Coach, Person
+from bot.course.learner import Learner
+from bot.course.replies import Answer, Notice
+from bot.settings import Settings
+from bot.slack.views.render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What listeners need, built once per process (see :mod:`bot.wiring`)."""
+
+    settings: Settings
+    coach: Coach
+    renderer: Renderer
+
+
+def locale_of(client: WebClient, user_id: str) -> Callable[[], str | None]:
+    """A lazy lookup of the person's Slack locale (one users.info call, only if needed)."""
+
+    def lookup() -> str | None:
+        try:
+            user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+        except SlackApiError as error:
+            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
+            return None
+        return user.get("locale")
+
+    return lookup
+
+
+def open_dm(client: WebClient, user_id: str) -> str:
+    return client.conversations_open(users=user_id)["channel"]["id"]
+
+
+def post(services: Services, client: WebClient, channel: str, answer: Answer) -> None:
+    message = services.renderer.answer(answer)
+    client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+
+
+def respond_with(services: Services, respond: Callable[..., Any], answer: Answer) -> None:
+    message = services.renderer.answer(answer)
+    respond(
+        text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+    )
+
+
+def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
+    """What comes after the answer: alerts to the staff channel, App Home refresh."""
+    settings = services.settings
+    for alert in answer.staff_alerts:
+        if settings.staff_channel:
+            message = services.renderer.staff_alert(alert, settings.default_language)
+            try:
+                client.chat_postMessage(
+                    channel=settings.staff_channel, text=message.text, blocks=message.blocks
+                )
+            except SlackApiError as error:
+                log.error("could not alert the staff channel: %s", error.response.get("error"))
+    if answer.changed and answer.learner is not None:
+        publish_home(services, client, answer.learner)
+
+
+def publish_home(
+    services: Services,
+    client: WebClient,
+    learner: Learner | None,
+    user_id: str | None = None,
+    language: str | None = None,
+) -> None:
+    coach = services.coach
+    overview = coach.overview(learner) if learner else None
+    lang = learner.language if learner else language or services.settings.default_language
+    view = services.renderer.home(overview, lang)
+    target = learner.slack_user_id if learner else user_id
+    try:
+        client.views_publish(user_id=target, view=view)
+    except SlackApiError as error:
+        log.warning("could not refresh App Home of %s: %s", target, error.response.get("error"))
+
+
+@contextmanager
+def answering(services: Services, person: Person, send: Callable[[Answer], None]) -> Iterator[None]:
+    """Run a listener's work; if it fails unexpectedly, log why and tell the person.
+
+    The person always gets an answer: never silence, never a traceback in Slack.
+    """
+    try:
+        yield
+    except Exception:
+        log.exception("could not answer %s", person.user_id)
+        language = services.coach.language_of(person)
+        try:
+            send(Answer(None, (Notice("error.internal"),), fallback_language=language))
+        except Exception:
+            log.exception("could not even tell %s that something failed", person.user_id)

@@ -1,0 +1,82 @@
+"""Buttons: Check, Show me how, I'm stuck, What is this?, Yes/Cancel, Start."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.course.coach import Person
+from bot.course.intents import Action, Intent
+from bot.slack.delivery import (
+    Services,
+    answering,
+    follow_up,
+    locale_of,
+    open_dm,
+    post,
+    respond_with,
+)
+from bot.slack.views import render as v
+
+_SIMPLE = {
+    v.ACTION_CHECK: Action.CHECK,
+    v.ACTION_HOW: Action.HOW,
+    v.ACTION_STUCK: Action.STUCK,
+    v.ACTION_START: Action.START,
+}
+
+
+def intent_of(action: dict[str, Any]) -> Intent | None:
+    """The intent behind a button; None for Cancel (nothing to do)."""
+    action_id, value = action.get("action_id", ""), action.get("value", "")
+    if action_id in _SIMPLE:
+        return Intent(_SIMPLE[action_id])
+    if action_id == v.ACTION_EXPLAIN:
+        return Intent(Action.EXPLAIN, value)
+    if action_id == v.ACTION_CONFIRM:
+        try:
+            payload = json.loads(value)
+            return Intent(Action(payload["action"]), str(payload.get("argument", "")), True)
+        except (ValueError, KeyError, TypeError):
+            return Intent(Action.MENU)
+    return None
+
+
+def register(app: App, services: Services) -> None:
+    coach = services.coach
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def on_button(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
+        container = body.get("container", {})
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        in_dm = container.get("type") == "message" and not container.get("is_ephemeral")
+
+        def send(answer: Any) -> None:
+            # A button in the DM answers in the DM; elsewhere (ephemeral, App Home) the
+            # answer goes where the learner can see it without losing it.
+            if in_dm and channel:
+                post(services, client, channel, answer)
+            elif container.get("type") == "view":
+                post(services, client, open_dm(client, person.user_id), answer)
+            else:
+                respond_with(services, respond, answer)
+
+        with answering(services, person, send):
+            action = (body.get("actions") or [{}])[0]
+            intent = intent_of(action)
+            learner = coach.learner(person, locale_of(client, person.user_id))
+            if intent is None:
+                send(coach.notice(learner, "cancelled"))
+                return
+            answer = coach.handle(learner, intent, source="button")
+            send(answer)
+            follow_up(services, client, answer)
+
+    app.action(re.compile(r"^prcoach_"))(ack=acknowledge, lazy=[on_button])

@@ -1,0 +1,50 @@
+"""Events: direct messages to the bot, and App Home being opened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Say
+from slack_sdk import WebClient
+
+from bot.course.coach import Person
+from bot.course.intents import Action, Intent, parse_message
+from bot.slack.delivery import Services, answering, follow_up, locale_of, post, publish_home
+
+
+def register(app: App, services: Services) -> None:
+    coach = services.coach
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def on_direct_message(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient, say: Say
+    ) -> None:
+        # Edits, joins and other bots' messages are not the learner talking to us.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        person = Person(body.get("team_id") or event.get("team", ""), event["user"])
+        channel = event["channel"]
+        with answering(services, person, lambda a: post(services, client, channel, a)):
+            learner = coach.learner(person, locale_of(client, person.user_id))
+            learner = coach.remember_dm(learner, channel)
+            intent = parse_message(
+                event.get("text", ""), expecting_login=coach.expects_login(learner)
+            )
+            if intent.action is Action.MENU and coach.is_new(learner):
+                intent = Intent(Action.START)
+            answer = coach.handle(learner, intent, source="dm")
+            post(services, client, channel, answer)
+            follow_up(services, client, answer)
+
+    def on_app_home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        person = Person(body.get("team_id", ""), event["user"])
+        learner = coach.store.find(person.team_id, person.user_id)
+        language = None if learner else coach.language_of(person, locale_of(client, person.user_id))
+        publish_home(services, client, learner, user_id=person.user_id, language=language)
+
+    app.event("message")(ack=acknowledge, lazy=[on_direct_message])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[on_app_home_opened])

@@ -1,0 +1,304 @@
+"""Turn the coach's replies into Slack messages: pure functions, no I/O.
+
+Every message carries a plain ``text`` beside its blocks, for notifications and screen
+readers, and no state is shown by an emoji or a colour alone. Facts that come from
+people or from GitHub are escaped (``&``, ``<``, ``>``) before they meet mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.course import replies as r
+from bot.course.checks import Outcome
+from bot.course.course import Course
+from bot.course.facts import Site, learner_facts
+from bot.course.glossary import Glossary
+from bot.course.learner import Learner
+from bot.course.messages import Messages
+
+# Slack's limits: 3,000 characters in a section, 150 in a header, 50 blocks a message.
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+BLOCK_LIMIT = 50
+
+ACTION_CHECK = "prcoach_check"
+ACTION_HOW = "prcoach_how"
+ACTION_STUCK = "prcoach_stuck"
+ACTION_EXPLAIN = "prcoach_explain"
+ACTION_CONFIRM = "prcoach_confirm"
+ACTION_CANCEL = "prcoach_cancel"
+ACTION_START = "prcoach_start"
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is safe in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escaped(facts: Mapping[str, Any]) -> dict[str, str]:
+    return {k: escape(str(v)) for k, v in facts.items()}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, HEADER_LIMIT)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, 2000)}]}
+
+
+def button(label: str, action_id: str, value: str = "", style: str | None = None) -> dict:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _clip(label, 75)},
+        "action_id": action_id,
+        "value": value or action_id,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def _utc_time(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+class Renderer:
+    """Renders replies in the learner's language, with their facts filled in."""
+
+    def __init__(self, course: Course, glossary: Glossary, messages: Messages, site: Site) -> None:
+        self.course = course
+        self.glossary = glossary
+        self.messages = messages
+        self.site = site
+
+    def answer(self, answer: r.Answer) -> Message:
+        """All replies of one answer in one message, separated by dividers."""
+        rendered = [self.reply(reply, answer.language, answer.learner) for reply in answer.replies]
+        blocks: list[dict[str, Any]] = []
+        for message in rendered:
+            if blocks:
+                blocks.append({"type": "divider"})
+            blocks.extend(message.blocks)
+        text = "\n\n".join(m.text for m in rendered)
+        return Message(_clip(text, 3900), blocks[:BLOCK_LIMIT])
+
+    def reply(self, reply: r.Reply, lang: str, learner: Learner | None) -> Message:
+        m = self.messages
+        facts = _escaped(learner_facts(self.site, self.course, learner))
+        match reply:
+            case r.Welcome(returning=True):
+                text = m("welcome_back", lang)
+                return Message(text, [section(text)])
+            case r.Welcome():
+                text = self.course.welcome(lang, facts)
+                return Message(text, [section(text)])
+            case r.StepCard():
+                return self.step_card(reply, lang, facts)
+            case r.Success(step=step):
+                done = m("result.done", lang, title=step.title(lang, facts))
+                text = f"*{done}* {step.success(lang, facts)}"
+                return Message(text, [section(text)])
+            case r.Diagnosed():
+                return self.diagnosed(reply, lang, facts)
+            case r.Finished():
+                title = m("finished.title", lang)
+                text = f"*{title}*\n{self.course.finish(lang, facts)}"
+                return Message(text, [section(text)])
+            case r.GitHubTrouble(retry_at=retry_at, rate_limited=limited):
+                if limited:
+                    at = _utc_time(retry_at) if retry_at else "?"
+                    text = m("github.rate_limited", lang, time=at)
+                elif retry_at:
+                    text = m("github.trouble_until", lang, time=_utc_time(retry_at))
+                else:
+                    text = m("github.trouble", lang)
+                return Message(text, [section(text)])
+            case r.Checklist():
+                return self.checklist(reply, lang, facts)
+            case r.HowTo(step=step, tool=tool):
+                tool_name = m(f"tool.{tool.value}", lang)
+                title = m("how.heading", lang, tool=tool_name)
+                body = step.instructions(tool)(lang, facts)
+                text = f"{step.title(lang, facts)} — {title}\n{body}"
+                return Message(
+                    text, [header(f"{step.title(lang, facts)} — {title}"), section(body)]
+                )
+            case r.Explanation(entry=entry):
+                text = f"*{entry.term(lang)}*\n{entry.text(lang)}"
+                return Message(text, [section(text)])
+            case r.StuckHelp(step=step, staff_channel=channel):
+                after = (
+                    m("stuck.mentor_told", lang, channel=channel)
+                    if channel
+                    else m("stuck.no_channel", lang)
+                )
+                text = f"{step.stuck(lang, facts)}\n\n{after}"
+                return Message(text, [section(text)])
+            case r.Notice(key=key, facts=notice_facts):
+                values = _escaped(notice_facts)
+                if "tool_key" in notice_facts:
+                    values["tool"] = m(str(notice_facts["tool_key"]), lang)
+                text = m(key, lang, **values)
+                return Message(text, [section(text)])
+            case r.Confirm():
+                return self.confirm(reply, lang)
+            case r.Help():
+                title = m("help.title", lang)
+                body = m("help.learner", lang)
+                return Message(f"{title}\n{body}", [header(title), section(body)])
+            case r.Menu():
+                text = m("menu", lang)
+                return Message(text, [section(text)])
+        raise TypeError(f"no view for {type(reply).__name__}")
+
+    def step_card(self, card: r.StepCard, lang: str, facts: Mapping[str, str]) -> Message:
+        m, step = self.messages, card.step
+        title = m(
+            "step.heading",
+            lang,
+            position=card.position,
+            total=card.total,
+            title=step.title(lang, facts),
+        )
+        progress = m(
+            "progress", lang, position=card.position, total=card.total, minutes=card.minutes_left
+        )
+        # The bar repeats what the words already say; it is never the only signal.
+        bar = "▰" * (card.position - 1) + "▱" * (card.total - card.position + 1)
+        summary = step.summary(lang, facts)
+        buttons = [
+            button(m("button.check", lang), ACTION_CHECK, step.id, style="primary"),
+            button(m("button.how", lang), ACTION_HOW, step.id),
+            button(m("button.stuck", lang), ACTION_STUCK, step.id),
+        ]
+        if step.terms:
+            buttons.append(button(m("button.explain", lang), ACTION_EXPLAIN, step.terms[0]))
+        blocks = [
+            header(title),
+            context(f"{bar}  {progress}"),
+            section(summary),
+            {"type": "actions", "block_id": f"step_{step.id}", "elements": buttons},
+        ]
+        return Message(f"{title}\n{progress}\n{summary}", blocks)
+
+    def diagnosed(self, diagnosed: r.Diagnosed, lang: str, facts: Mapping[str, str]) -> Message:
+        m, step, result = self.messages, diagnosed.step, diagnosed.result
+        title = step.title(lang, facts)
+        if result.outcome is Outcome.DONE:
+            heading = m("result.warning", lang)
+        elif result.outcome is Outcome.MISTAKE:
+            heading = m("result.mistake", lang, title=title)
+        else:
+            heading = m("result.not_yet", lang, title=title)
+        hints = []
+        for diagnosis in result.diagnoses:
+            hint = step.hints.get(diagnosis.code)
+            values = {**facts, **_escaped(diagnosis.facts)}
+            hints.append(hint(lang, values) if hint else diagnosis.code)
+        text = f"*{heading}*\n" + "\n\n".join(hints)
+        return Message(text, [section(text)])
+
+    def checklist(self, checklist: r.Checklist, lang: str, facts: Mapping[str, str]) -> Message:
+        m = self.messages
+        lines = []
+        for row in checklist.rows:
+            title = row.step.title(lang, facts)
+            if row.done_at:
+                state = m("checklist.done_on", lang, when=f"{row.done_at:%d/%m %H:%M}")
+            elif row.current:
+                state = m("checklist.current", lang)
+            else:
+                state = m("checklist.todo", lang)
+            optional = f" ({m('checklist.optional', lang)})" if row.step.optional else ""
+            marker = "☑" if row.done_at else "▶" if row.current else "☐"
+            lines.append(f"{marker} *{title}*{optional} — {state}")
+        account = (
+            m("checklist.linked_as", lang, login=escape(checklist.login))
+            if checklist.login
+            else m("checklist.not_linked", lang)
+        )
+        title = m("checklist.title", lang)
+        body = "\n".join(lines)
+        return Message(
+            f"{title}\n{account}\n{body}", [header(title), context(account), section(body)]
+        )
+
+    def confirm(self, confirm: r.Confirm, lang: str) -> Message:
+        m = self.messages
+        text = m(confirm.key, lang, **_escaped(confirm.facts))
+        value = json.dumps({"action": confirm.action, "argument": confirm.argument})
+        actions = {
+            "type": "actions",
+            "block_id": f"confirm_{confirm.action}",
+            "elements": [
+                button(m("button.confirm", lang), ACTION_CONFIRM, value, style="danger"),
+                button(m("button.cancel", lang), ACTION_CANCEL, "cancel"),
+            ],
+        }
+        return Message(text, [section(text), actions])
+
+    def staff_alert(self, alert: r.StaffAlert, lang: str) -> Message:
+        m, learner = self.messages, alert.learner
+        facts = learner_facts(self.site, self.course, learner)
+        none = m("none", lang)
+        first = m(
+            "stuck.alert",
+            lang,
+            user=learner.slack_user_id,
+            position=alert.position,
+            total=alert.total,
+            title=alert.step.title(lang, _escaped(facts)),
+        )
+
+        def link(url: str, label: str) -> str:
+            return f"<{escape(url)}|{escape(label)}>" if url and label else none
+
+        details = m(
+            "stuck.alert_facts",
+            lang,
+            login=link(f"{self.site.github_url}/{facts['login']}", facts["login"]),
+            fork=link(facts["fork_url"], facts["fork"]),
+            branch=link(f"{facts['fork_url']}/tree/{facts['branch']}", facts["branch"]),
+            pr=link(facts["pr_url"], "#" + facts["pr_url"].rsplit("/", 1)[-1]),
+            diagnosis=escape(learner.last_diagnosis or none),
+            since=f"{learner.step_started_at:%d/%m %H:%M} UTC",
+        )
+        return Message(f"{first}\n{details}", [section(first), context(details)])
+
+    def home(self, answer: r.Answer | None, lang: str) -> dict[str, Any]:
+        """The App Home tab: the learner's checklist and current step, or a Start button."""
+        m = self.messages
+        blocks: list[dict[str, Any]] = [header(m("home.title", lang))]
+        if answer is None:
+            blocks.append(section(m("home.not_started", lang)))
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        button(m("button.start", lang), ACTION_START, "start", style="primary")
+                    ],
+                }
+            )
+        else:
+            blocks.extend(self.answer(answer).blocks)
+        return {"type": "home", "blocks": blocks[:100]}

@@ -1,0 +1,60 @@
+"""The composition root: settings in, a ready coach (and its collaborators) out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.course.coach import Coach
+from bot.course.course import DEFAULT_COURSE, Course, load_course
+from bot.course.facts import Site
+from bot.course.glossary import Glossary, load_glossary
+from bot.course.messages import load_messages
+from bot.github.checks import GitHubChecks
+from bot.github.client import make_github
+from bot.settings import Settings
+from bot.slack.delivery import Services
+from bot.slack.views.render import Renderer
+from bot.storage.database import create_database_engine, session_factory
+from bot.storage.store import SqlLearnerStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Parts:
+    services: Services
+    store: SqlLearnerStore
+
+
+def load_content(settings: Settings) -> tuple[Course, Glossary]:
+    """Load and validate the course (raises CourseError naming file and line)."""
+    glossary = load_glossary()
+    course = load_course(
+        settings.course_file or DEFAULT_COURSE,
+        include_optional=settings.require_merge,
+        glossary_terms=glossary.ids,
+    )
+    return course, glossary
+
+
+def build(settings: Settings) -> Parts:
+    course, glossary = load_content(settings)
+    messages = load_messages()
+    engine = create_database_engine(settings.database_url)
+    store = SqlLearnerStore(session_factory(engine))
+    github = make_github(
+        settings.github_api_url, settings.github_token.reveal(), timeout=settings.github_timeout
+    )
+    coach = Coach(
+        course,
+        glossary,
+        store,
+        GitHubChecks(github, settings.practice_repo),
+        default_language=settings.default_language,
+        staff_channel=settings.staff_channel,
+        is_staff=settings.is_staff,
+    )
+    site = Site(settings.github_url, settings.practice_repo)
+    renderer = Renderer(course, glossary, messages, site)
+    return Parts(Services(settings, coach, renderer), store)
