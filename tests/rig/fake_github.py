@@ -31,6 +31,7 @@ import json
 import re
 import threading
 import time
+import traceback
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -1402,7 +1403,7 @@ class _Reply(Exception):
         self.response = response
 
 
-def _error(status: int, message: str, documentation_url: str = DOCS_URL, **extra: Any) -> _Reply:
+def _error(status: int, message: str, documentation_url: str = DOCS_URL, /, **extra: Any) -> _Reply:
     return _Reply(
         _Response(status, {"message": message, **extra, "documentation_url": documentation_url})
     )
@@ -1673,6 +1674,9 @@ class FakeGitHub:
                     raise _not_found()
         except _Reply as reply:
             response = reply.response
+        except Exception as error:  # a bug of the fake: say so instead of hanging up
+            detail = "".join(traceback.format_exception_only(error)).strip()
+            response = _Response(500, {"message": f"FakeGitHub crashed: {detail}"})
         return self._conditional(request, response)
 
     def _resolve_alias(self, request: _Request) -> _Request:

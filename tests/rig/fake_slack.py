@@ -1273,6 +1273,7 @@ class FakeSlack:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default (5) drops bursts of concurrent connections
     fake: FakeSlack
 
 

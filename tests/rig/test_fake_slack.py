@@ -69,8 +69,14 @@ def client(fake: FakeSlack) -> WebClient:
 def real_fake() -> Iterator[FakeSlack]:
     """A fake configured with realistic ids, for the schema conformance tests."""
     with FakeSlack(team_id=TEAM) as server:
-        server.add_user(USER, name="ada", real_name="Ada Lovelace", locale="fr-FR",
-                        tz="Europe/Paris", email="ada@example.com")
+        server.add_user(
+            USER,
+            name="ada",
+            real_name="Ada Lovelace",
+            locale="fr-FR",
+            tz="Europe/Paris",
+            email="ada@example.com",
+        )
         server.add_channel(CHANNEL, name="general", members=[USER, BOT_USER_ID])
         yield server
 
@@ -166,7 +172,9 @@ class _Recorder:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -255,7 +263,11 @@ def test_post_update_delete_message(fake: FakeSlack, client: WebClient) -> None:
 
     [message] = fake.messages(channel="C1")
     assert (message.via, message.text, message.blocks, message.ts) == (
-        "chat.postMessage", "Step 1", blocks, posted["ts"])
+        "chat.postMessage",
+        "Step 1",
+        blocks,
+        posted["ts"],
+    )
 
 
 def test_post_message_errors(client: WebClient) -> None:
@@ -276,7 +288,11 @@ def test_form_encoded_json_params_are_decoded(fake: FakeSlack, client: WebClient
     attachments = [{"text": "legacy", "fallback": "legacy"}]
     client.api_call(
         "chat.postMessage",
-        params={"channel": "C1", "blocks": json.dumps(blocks), "attachments": json.dumps(attachments)},
+        params={
+            "channel": "C1",
+            "blocks": json.dumps(blocks),
+            "attachments": json.dumps(attachments),
+        },
     )
     call = fake.calls_to("chat.postMessage")[0]
     assert call.params["blocks"] == blocks and call.params["attachments"] == attachments
@@ -308,7 +324,10 @@ def test_ephemeral_messages(fake: FakeSlack, client: WebClient) -> None:
     assert refused.value.response["error"] == "user_not_in_channel"
     [message] = fake.messages("C2")
     assert (message.via, message.user, message.ts) == (
-        "chat.postEphemeral", "U1", answer["message_ts"])
+        "chat.postEphemeral",
+        "U1",
+        answer["message_ts"],
+    )
 
 
 def test_dm_channels_are_stable(fake: FakeSlack, client: WebClient) -> None:
@@ -335,7 +354,10 @@ def test_conversations_info(fake: FakeSlack, client: WebClient) -> None:
     fake.add_channel("C2", name="pr-coach", members=["U1", "U2"], topic="Learn PRs")
     channel = client.conversations_info(channel="C2", include_num_members=True)["channel"]
     assert (channel["name"], channel["num_members"], channel["topic"]["value"]) == (
-        "pr-coach", 2, "Learn PRs")
+        "pr-coach",
+        2,
+        "Learn PRs",
+    )
 
     client.conversations_open(users="U1")
     im = client.conversations_info(channel=dm_channel_id("U1"))["channel"]
@@ -362,8 +384,15 @@ def test_conversations_members_paginates(fake: FakeSlack, client: WebClient) -> 
 
 
 def test_users_info(fake: FakeSlack, client: WebClient) -> None:
-    fake.add_user("U1", name="ada", real_name="Ada Lovelace", locale="fr-FR",
-                  is_admin=False, is_owner=False, tz="Europe/Paris")
+    fake.add_user(
+        "U1",
+        name="ada",
+        real_name="Ada Lovelace",
+        locale="fr-FR",
+        is_admin=False,
+        is_owner=False,
+        tz="Europe/Paris",
+    )
     user = client.users_info(user="U1")["user"]
     assert "locale" not in user  # only with include_locale, as Slack does
     assert (user["name"], user["real_name"], user["tz"]) == ("ada", "Ada Lovelace", "Europe/Paris")
@@ -378,7 +407,10 @@ def test_users_info(fake: FakeSlack, client: WebClient) -> None:
 
 
 def test_views(fake: FakeSlack, client: WebClient) -> None:
-    home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]}
+    home = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}],
+    }
     first = client.views_publish(user_id="U1", view=home)["view"]
     second = client.views_publish(user_id="U1", view=home, hash=first["hash"])["view"]
     assert first["id"] == second["id"] and first["hash"] != second["hash"]
@@ -401,16 +433,26 @@ def test_views(fake: FakeSlack, client: WebClient) -> None:
 def test_files_upload_v2_end_to_end(fake: FakeSlack, client: WebClient) -> None:
     content = "# Your first pull request\n\nCongratulations!\n"
     answer = client.files_upload_v2(
-        channel="C1", content=content, filename="recap.md", title="Recap",
+        channel="C1",
+        content=content,
+        filename="recap.md",
+        title="Recap",
         initial_comment="Here is your recap",
     )
     [upload] = fake.uploads
     assert upload.content == content.encode()
     assert (upload.filename, upload.title, upload.channel, upload.initial_comment) == (
-        "recap.md", "Recap", "C1", "Here is your recap")
+        "recap.md",
+        "Recap",
+        "C1",
+        "Here is your recap",
+    )
     assert answer["file"]["id"] == upload.file_id and answer["file"]["size"] == len(content)
     assert [call.method for call in fake.calls] == [
-        "files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
 
 
 def test_upload_url_accepts_multipart(fake: FakeSlack, client: WebClient) -> None:
@@ -434,7 +476,10 @@ def test_response_url(fake: FakeSlack) -> None:
     assert (sent.status_code, sent.body) == (200, "ok")
     [call] = fake.calls
     assert (call.method, call.tag, call.params["response_type"]) == (
-        "response_url", "cmd-1", "ephemeral")
+        "response_url",
+        "cmd-1",
+        "ephemeral",
+    )
     [message] = fake.messages(channel="C1")
     assert (message.via, message.text, message.tag) == ("response_url", "Working on it…", "cmd-1")
     assert requests.post(url, data=b"not json", timeout=5).status_code == 400
@@ -452,7 +497,8 @@ def test_rate_limit_without_retry_handler(fake: FakeSlack, client: WebClient) ->
 
 def test_rate_limit_with_default_retry_handler(fake: FakeSlack) -> None:
     client = WebClient(
-        token=DEFAULT_TOKEN, base_url=fake.api_url,
+        token=DEFAULT_TOKEN,
+        base_url=fake.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
     fake.rate_limit_next(1, retry_after=0)  # 0 s keeps the test fast; the handler adds < 1 s
@@ -543,12 +589,18 @@ def test_command_is_form_encoded_like_slack(
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
     assert (fields["text"], fields["user_id"], fields["user_name"], fields["command"]) == (
-        "review https://github.com/o/r/pull/1", "U7", "bob", "/prcoach")
+        "review https://github.com/o/r/pull/1",
+        "U7",
+        "bob",
+        "/prcoach",
+    )
 
     facts = _load(slack_ref / "protocol-facts.json")["slash_commands"]["fields"]
     enterprise_only = {"enterprise_id", "enterprise_name"}  # sent only by Enterprise Grid
     assert list(fields) == [name for name in facts if name not in enterprise_only]
-    inventory = _load(slack_ref / "shapes" / "app-backend__slash-commands__SlashCommandPayload.json")
+    inventory = _load(
+        slack_ref / "shapes" / "app-backend__slash-commands__SlashCommandPayload.json"
+    )
     assert set(fields) <= set(inventory)
     # same field order as the body Slack signed in its documentation example
     documented = _load(slack_ref / "interactivity" / "slash_command.signing-example.json")["fields"]
@@ -567,11 +619,19 @@ def test_event_envelope_matches_slack(
 
     sender.dm_message("hello", user_id="U7")
     sender.app_home_opened("U7")
-    sender.event({"type": "app_mention", "user": "U7", "text": "<@U0PRCOACH> hi",
-                  "ts": "1700000000.000100", "channel": "C1"},
-                 event_id="Ev0RETRY01", retry_num=1, retry_reason="http_timeout")
-    (_, dm_headers, dm_body), (_, _, home_body), (_, retry_headers, retry_body) = (
-        recorder.requests)
+    sender.event(
+        {
+            "type": "app_mention",
+            "user": "U7",
+            "text": "<@U0PRCOACH> hi",
+            "ts": "1700000000.000100",
+            "channel": "C1",
+        },
+        event_id="Ev0RETRY01",
+        retry_num=1,
+        retry_reason="http_timeout",
+    )
+    (_, dm_headers, dm_body), (_, _, home_body), (_, retry_headers, retry_body) = recorder.requests
 
     dm, home, retried = (json.loads(body) for body in (dm_body, home_body, retry_body))
     for envelope in (dm, home, retried):
@@ -581,7 +641,9 @@ def test_event_envelope_matches_slack(
     assert dm_headers["Content-Type"] == "application/json"
     assert "X-Slack-Retry-Num" not in dm_headers
     assert (retry_headers["X-Slack-Retry-Num"], retry_headers["X-Slack-Retry-Reason"]) == (
-        "1", "http_timeout")
+        "1",
+        "http_timeout",
+    )
     assert retried["event_id"] == "Ev0RETRY01"
 
     _assert_has_real_keys(dm, [real_im], "dm envelope")
@@ -598,12 +660,28 @@ def test_block_actions_payload_matches_slack(
 ) -> None:
     example = _load(slack_ref / "interactivity" / "block_actions.bolt-python.json")["payload"]
     inventory = _load(
-        slack_ref / "shapes" / "app-backend__interactive-components__BlockActionPayload.json")
+        slack_ref / "shapes" / "app-backend__interactive-components__BlockActionPayload.json"
+    )
 
-    message = {"type": "message", "ts": "1700000000.000200", "text": "Step 2", "blocks": [
-        {"type": "actions", "block_id": "nav", "elements": [
-            {"type": "button", "action_id": "next_step", "value": "3",
-             "text": {"type": "plain_text", "text": "Next"}}]}]}
+    message = {
+        "type": "message",
+        "ts": "1700000000.000200",
+        "text": "Step 2",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "nav",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "next_step",
+                        "value": "3",
+                        "text": {"type": "plain_text", "text": "Next"},
+                    }
+                ],
+            }
+        ],
+    }
     sender.action("next_step", user_id="U7", message=message)
     _, headers, body = recorder.requests[-1]
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -612,8 +690,10 @@ def test_block_actions_payload_matches_slack(
 
     _assert_has_real_keys(payload, [example], "block_actions")
     _assert_within_inventory(
-        {key: value for key, value in payload.items() if key != "message"}, inventory,
-        "block_actions")
+        {key: value for key, value in payload.items() if key != "message"},
+        inventory,
+        "block_actions",
+    )
     [action] = payload["actions"]
     _assert_has_real_keys(action, example["actions"], "block_actions.actions[0]")
     assert (action["block_id"], action["value"], action["text"]["text"]) == ("nav", "3", "Next")
@@ -624,9 +704,12 @@ def test_block_actions_payload_matches_slack(
 
 def test_url_verification_body(recorder: _Recorder, sender: SlackSender) -> None:
     sender.url_verification("challenge-123")
-    _, headers, body = recorder.requests[-1]
-    assert json.loads(body) == {"token": sender.verification_token, "challenge": "challenge-123",
-                                "type": "url_verification"}
+    _, _, body = recorder.requests[-1]
+    assert json.loads(body) == {
+        "token": sender.verification_token,
+        "challenge": "challenge-123",
+        "type": "url_verification",
+    }
     assert sender.last_request is not None and sender.last_request.body == body
 
 
@@ -645,7 +728,8 @@ def test_rig_drives_a_minimal_bolt_app(fake: FakeSlack) -> None:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     app = App(
-        client=WebClient(token=DEFAULT_TOKEN, base_url=fake.api_url), signing_secret=SECRET,
+        client=WebClient(token=DEFAULT_TOKEN, base_url=fake.api_url),
+        signing_secret=SECRET,
     )
 
     @app.command("/prcoach")
@@ -666,9 +750,12 @@ def test_rig_drives_a_minimal_bolt_app(fake: FakeSlack) -> None:
         ack()
         client.chat_update(channel=body["channel"]["id"], ts=body["message"]["ts"], text="done")
 
-    server: WSGIServer = make_server("127.0.0.1", 0, SlackRequestHandler(app),
-                                     handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server: WSGIServer = make_server(
+        "127.0.0.1", 0, SlackRequestHandler(app), handler_class=_QuietHandler
+    )
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         sender = SlackSender(f"http://127.0.0.1:{server.server_port}", SECRET, fake=fake)
 
@@ -679,15 +766,18 @@ def test_rig_drives_a_minimal_bolt_app(fake: FakeSlack) -> None:
 
         assert sender.dm_message("ping", user_id="U7").status_code == 200
         echoed = fake.wait_for("chat.postMessage")
-        assert echoed.params["text"] == "echo ping" and echoed.params["channel"] == dm_channel_id("U7")
+        assert echoed.params["text"] == "echo ping"
+        assert echoed.params["channel"] == dm_channel_id("U7")
 
         assert sender.app_home_opened("U7").status_code == 200
         fake.wait_for("views.publish")
         assert len(fake.published_views("U7")) == 1
 
         posted = echoed.response
-        assert sender.action("next_step", user_id="U7", message=posted["message"],
-                             channel_id=posted["channel"]).status_code == 200
+        clicked = sender.action(
+            "next_step", user_id="U7", message=posted["message"], channel_id=posted["channel"]
+        )
+        assert clicked.status_code == 200
         fake.wait_for(lambda call: call.method == "chat.update" and call.ok)
         assert fake.history(posted["channel"])[0]["text"] == "done"
 
@@ -737,14 +827,18 @@ def _relaxed_definitions(definitions: dict[str, Any]) -> dict[str, Any]:
     """
     defs = copy.deepcopy(definitions)
     defs["objs_message"]["properties"].update(
-        app_id={"$ref": "#/definitions/defs_app_id"}, edited={"type": "object"})
+        app_id={"$ref": "#/definitions/defs_app_id"}, edited={"type": "object"}
+    )
     for variant in defs["objs_conversation"]["items"]:
         variant["properties"].update(
-            context_team_id={"$ref": "#/definitions/defs_team"}, updated={"type": "integer"},
-            properties={"type": "object"})
+            context_team_id={"$ref": "#/definitions/defs_team"},
+            updated={"type": "integer"},
+            properties={"type": "object"},
+        )
     for variant in defs["objs_user"]["items"]:
         variant["properties"].update(
-            is_email_confirmed={"type": "boolean"}, who_can_share_contact_card={"type": "string"})
+            is_email_confirmed={"type": "boolean"}, who_can_share_contact_card={"type": "string"}
+        )
     defs["objs_user_profile"]["properties"]["status_emoji_display_info"] = {"type": "array"}
     return defs
 
@@ -762,11 +856,13 @@ def spec_validator() -> Any:
             # The spec types chat.update's message.blocks as an object; Slack sends the usual
             # array of blocks (captured/chat.update.ok.json).
             schema["properties"]["message"]["properties"]["blocks"] = {
-                "$ref": "#/definitions/blocks"}
+                "$ref": "#/definitions/blocks"
+            }
         root = {**_items_lists_as_any_of(schema), "definitions": definitions}
         errors = sorted(jsonschema.Draft4Validator(root).iter_errors(answer), key=str)
         assert not errors, f"{method} ({status}): " + "; ".join(
-            f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5]
+        )
 
     return validate
 
@@ -791,7 +887,9 @@ def test_answers_validate_against_openapi_spec(
             lambda: client.chat_postMessage(channel="#missing", text="x"),
         ],
         "chat.update": [
-            lambda: client.chat_update(channel=CHANNEL, ts=posted["ts"], text="Done", blocks=blocks),
+            lambda: client.chat_update(
+                channel=CHANNEL, ts=posted["ts"], text="Done", blocks=blocks
+            ),
             lambda: client.chat_update(channel=CHANNEL, ts="1111111111.000001", text="x"),
         ],
         "chat.postEphemeral": [
@@ -845,60 +943,82 @@ def test_answers_match_recorded_traffic(
     def real(name: str, method: str) -> list[dict[str, Any]]:
         interactions = _load(recorded / f"{name}.json")["http_interactions"]
         return [
-            item["response"]["body_json"] for item in interactions
+            item["response"]["body_json"]
+            for item in interactions
             if item["request"]["uri"].endswith(f"/api/{method}")
         ]
 
-    _assert_has_real_keys(real_client.auth_test().data, real("auth_test_success", "auth.test"),
-                          "auth.test")
+    _assert_has_real_keys(
+        real_client.auth_test().data, real("auth_test_success", "auth.test"), "auth.test"
+    )
     tokenless = WebClient(base_url=real_fake.api_url, retry_handlers=[])
     assert _answer(tokenless.auth_test) == real("auth_test_error", "auth.test")[0]
 
-    real_fake.add_channel("G0K7EV5A7", name="mpdm-ada--prcoach-1", members=[USER, BOT_USER_ID],
-                          is_private=True)
+    real_fake.add_channel(
+        "G0K7EV5A7", name="mpdm-ada--prcoach-1", members=[USER, BOT_USER_ID], is_private=True
+    )
     info = real_client.conversations_info(channel="G0K7EV5A7").data
-    _assert_has_real_keys(info, real("conversations_info", "conversations.info"),
-                          "conversations.info")
+    _assert_has_real_keys(
+        info, real("conversations_info", "conversations.info"), "conversations.info"
+    )
 
     # users.info: the recorded workspace's active humans (users.list + users.info answers)
     interactions = _load(recorded / "users_info.json")["http_interactions"]
     samples = interactions[0]["response"]["body_json"]["members"] + [
-        interactions[1]["response"]["body_json"]["user"]]
-    humans = [user for user in samples
-              if not user["is_bot"] and not user["deleted"] and user["id"] != "USLACKBOT"]
+        interactions[1]["response"]["body_json"]["user"]
+    ]
+    humans = [
+        user
+        for user in samples
+        if not user["is_bot"] and not user["deleted"] and user["id"] != "USLACKBOT"
+    ]
     answer = real_client.users_info(user=USER).data
     _assert_has_real_keys(answer, real("users_info", "users.info"), "users.info")
     _assert_has_real_keys(answer["user"], humans, "users.info user")
-    _assert_has_real_keys(answer["user"]["profile"], [user["profile"] for user in humans],
-                          "users.info user.profile")
+    _assert_has_real_keys(
+        answer["user"]["profile"], [user["profile"] for user in humans], "users.info user.profile"
+    )
 
     recorded_error = real("views_open_error", "views.open")[0]
     assert _answer(lambda: real_client.views_open(trigger_id="trigger_id", view={})) == (
-        recorded_error)
+        recorded_error
+    )
 
 
 @pytest.mark.parametrize("cassette", ["files_upload_v2", "files_upload_v2_with_blocks"])
 def test_replayed_upload_requests(real_fake: FakeSlack, slack_ref: Path, cassette: str) -> None:
     """Replay a real client's three requests (form bodies as recorded) against the fake."""
     interactions = _load(slack_ref / "web-api" / "recorded" / f"{cassette}.json")[
-        "http_interactions"]
+        "http_interactions"
+    ]
     get_url, upload, complete = interactions
-    auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    auth = {
+        "Authorization": f"Bearer {DEFAULT_TOKEN}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
-    step1 = requests.post(real_fake.api_url + "files.getUploadURLExternal",
-                          data=get_url["request"]["body"], headers=auth, timeout=5).json()
+    step1 = requests.post(
+        real_fake.api_url + "files.getUploadURLExternal",
+        data=get_url["request"]["body"],
+        headers=auth,
+        timeout=5,
+    ).json()
     _assert_has_real_keys(step1, [get_url["response"]["body_json"]], "files.getUploadURLExternal")
 
-    step2 = requests.post(step1["upload_url"], data=upload["request"]["body"].encode(),
-                          headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+    step2 = requests.post(
+        step1["upload_url"],
+        data=upload["request"]["body"].encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=5,
+    )
     assert (step2.status_code, step2.text) == (200, upload["response"]["body"])
     assert step2.headers["Content-Type"].startswith("text/plain")
 
     real_id = get_url["response"]["body_json"]["file_id"]
     body = complete["request"]["body"].replace(real_id, step1["file_id"])
-    step3 = requests.post(real_fake.api_url + "files.completeUploadExternal", data=body,
-                          headers=auth, timeout=5).json()
+    step3 = requests.post(
+        real_fake.api_url + "files.completeUploadExternal", data=body, headers=auth, timeout=5
+    ).json()
     real_answer = complete["response"]["body_json"]
     _assert_has_real_keys(step3, [real_answer], "files.completeUploadExternal")
     _assert_has_real_keys(step3["files"][0], real_answer["files"], "completeUploadExternal file")
@@ -918,13 +1038,15 @@ def test_answers_match_captured_payloads(
     captured = slack_ref / "web-api" / "captured"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]
     posted = real_client.chat_postMessage(channel=CHANNEL, text="hi", blocks=blocks)
-    updated = real_client.chat_update(channel=CHANNEL, ts=posted["ts"], text="blah",
-                                      blocks=blocks).data
+    updated = real_client.chat_update(
+        channel=CHANNEL, ts=posted["ts"], text="blah", blocks=blocks
+    ).data
     real_update = _load(captured / "chat.update.ok.json")
     _assert_has_real_keys(updated, [real_update], "chat.update")
     _assert_has_real_keys(updated["message"], [real_update["message"]], "chat.update message")
-    _assert_has_real_keys(updated["message"]["bot_profile"], [real_update["message"]["bot_profile"]],
-                          "bot_profile")
+    _assert_has_real_keys(
+        updated["message"]["bot_profile"], [real_update["message"]["bot_profile"]], "bot_profile"
+    )
 
     real_im = _load(captured / "conversations.info.im.ok.json")
     real_client.chat_postMessage(channel=USER, text="hi")  # the capture has a latest message
@@ -955,13 +1077,14 @@ def test_answers_stay_within_key_inventories(
     shapes = slack_ref / "shapes"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]
     upload = real_client.files_upload_v2(channel=CHANNEL, content="hello", filename="a.txt")
+    upload_url_answer = real_fake.calls_to("files.getUploadURLExternal")[-1].response
     answers = {
         "api__auth.test.json": real_client.auth_test().data,
         "api__users.info.json": real_client.users_info(user=USER, include_locale=True).data,
         "api__views.publish.json": real_client.views_publish(
-            user_id=USER, view={"type": "home", "blocks": blocks}).data,
-        "api__files.getUploadURLExternal.json": real_fake.calls_to(
-            "files.getUploadURLExternal")[-1].response,
+            user_id=USER, view={"type": "home", "blocks": blocks}
+        ).data,
+        "api__files.getUploadURLExternal.json": upload_url_answer,
         "api__files.completeUploadExternal.json": {"ok": True},
     }
     for name, answer in answers.items():
