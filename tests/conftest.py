@@ -97,7 +97,9 @@ def user_id(fake_slack: FakeSlack) -> str:
 @pytest.fixture
 def french_user_id(fake_slack: FakeSlack) -> str:
     uid = f"UFR{next(_user_ids):05d}"
-    fake_slack.add_user(uid, name=f"apprenant{uid.lower()}", real_name="Hélène Dupré", locale="fr-FR")
+    fake_slack.add_user(
+        uid, name=f"apprenant{uid.lower()}", real_name="Hélène Dupré", locale="fr-FR"
+    )
     return uid
 
 

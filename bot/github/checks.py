@@ -34,6 +34,8 @@ class GitHubChecks:
 
     def __init__(self, github: Github, upstream: str) -> None:
         self.github = github
+        # Lazy objects make no request until a method needs one: saves a GET per check.
+        self.lazy_github = github.withLazy(True)
         self.upstream = upstream
         self.upstream_owner, self.upstream_name = upstream.split("/", 1)
         self._checks: dict[str, Callable[[CheckContext], CheckResult]] = {
@@ -278,8 +280,7 @@ class GitHubChecks:
             return None
 
     def _lazy(self, full_name: str) -> Repository:
-        # No request until a method needs one: saves a GET per check.
-        return self.github.get_repo(full_name, lazy=True)
+        return self.lazy_github.get_repo(full_name)
 
     def _compare(self, repo: Repository, base: str, head: str) -> Comparison | None:
         try:

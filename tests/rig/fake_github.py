@@ -1467,7 +1467,8 @@ class FakeGitHub:
         self, *, token_user: str = "coach-bot", rate_limit: int = 5000, host: str = "127.0.0.1"
     ) -> None:
         self.world = World()
-        self.token_user = token_user
+        self.token_user = token_user  # the account behind any token (GET /user, forks)
+        self._initial = (token_user, rate_limit)
         self.delay = 0.0  # seconds slept before answering every request
         self._host = host
         self._lock = threading.Lock()  # guards the log, the faults and the budget
@@ -1514,12 +1515,14 @@ class FakeGitHub:
         return f"http://{host}:{port}"
 
     def reset(self) -> None:
-        """Empty world, log, faults and a full rate-limit budget (the server keeps running)."""
+        """Back to the state after construction — empty world and log, no faults, a full
+        budget, the constructor's ``token_user`` and ``rate_limit`` — the server keeps running."""
         self.world.clear()
         with self._lock:
             self._log.clear()
             self._faults = _Faults()
-            self._budget = _RateBudget(self._budget.limit)
+            self.token_user, limit = self._initial
+            self._budget = _RateBudget(limit)
             self.delay = 0.0
 
     # ------------------------------------------------------------- log

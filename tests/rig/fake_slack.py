@@ -151,6 +151,10 @@ class Message:
     tag: str | None = None  # response_url tag
     params: dict[str, Any] = field(default_factory=dict)
 
+    def is_in(self, channel: str) -> bool:
+        """Shown in ``channel``: as Slack resolved it (``D…`` for a user id) or as written."""
+        return channel in (self.channel, self.params.get("channel"))
+
 
 @dataclass
 class Upload:
@@ -533,8 +537,7 @@ class FakeSlack:
         return [
             message
             for message in found
-            if message is not None
-            and (channel is None or channel in (message.channel, message.params.get("channel")))
+            if message is not None and (channel is None or message.is_in(channel))
         ]
 
     def history(self, channel: str) -> list[dict[str, Any]]:
@@ -599,10 +602,7 @@ class FakeSlack:
             message = self._as_message(call)
             if message is None:
                 return False
-            if channel is not None and channel not in (
-                message.channel,
-                message.params.get("channel"),
-            ):
+            if channel is not None and not message.is_in(channel):
                 return False
             return predicate is None or predicate(message)
 
@@ -627,40 +627,23 @@ class FakeSlack:
             return None
         params = call.params
         blocks = params.get("blocks")
-        blocks = blocks if isinstance(blocks, list) else []
-        text = str(params.get("text") or "")
+        common: dict[str, Any] = {
+            "via": call.method,
+            "text": str(params.get("text") or ""),
+            "blocks": blocks if isinstance(blocks, list) else [],
+            "thread_ts": params.get("thread_ts"),
+            "params": params,
+        }
         if call.method == "response_url":
-            return Message(
-                via=call.method,
-                channel=self._response_url_channels.get(call.tag or ""),
-                text=text,
-                blocks=blocks,
-                ts=None,
-                thread_ts=params.get("thread_ts"),
-                tag=call.tag,
-                params=params,
-            )
-        response = call.response
+            channel = self._response_url_channels.get(call.tag or "")
+            return Message(channel=channel, ts=None, tag=call.tag, **common)
         if call.method == "chat.postEphemeral":
-            return Message(
-                via=call.method,
-                channel=params.get("channel"),
-                text=text,
-                blocks=blocks,
-                ts=response.get("message_ts"),
-                user=params.get("user"),
-                thread_ts=params.get("thread_ts"),
-                params=params,
-            )
-        return Message(
-            via=call.method,
-            channel=response.get("channel"),
-            text=text,
-            blocks=blocks,
-            ts=response.get("ts"),
-            thread_ts=params.get("thread_ts"),
-            params=params,
-        )
+            channel = str(params.get("channel"))
+            if channel[:1] in ("U", "W"):
+                channel = dm_channel_id(channel)
+            ts = call.response["message_ts"]
+            return Message(channel=channel, ts=ts, user=params.get("user"), **common)
+        return Message(channel=call.response["channel"], ts=call.response["ts"], **common)
 
     # ---- HTTP dispatch (called from server threads) -----------------------------------------
 

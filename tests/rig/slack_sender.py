@@ -405,7 +405,8 @@ class SlackSender:
     def _response_url(self, kind: str, channel_id: str) -> str:
         serial = next(self._serial)
         if self.fake is not None:
-            return self.fake.response_url(f"{kind}-{serial}", channel=channel_id)
+            tag = f"{kind}-{serial}-{secrets.token_hex(3)}"  # unique across senders
+            return self.fake.response_url(tag, channel=channel_id)
         return f"https://hooks.slack.com.invalid/{kind}/{self.team_id}/{serial}/{secrets.token_hex(12)}"
 
 
