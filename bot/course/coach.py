@@ -23,6 +23,10 @@ from bot.errors import GitHubRateLimited, GitHubUnavailable
 
 log = logging.getLogger(__name__)
 
+# History lines that are not checks.
+WELCOMED = "welcomed"
+STUCK = "stuck"
+
 
 @dataclass(frozen=True)
 class Person:
@@ -92,7 +96,7 @@ class Coach:
         return self.store.update_profile(learner.id, dm_channel=channel)
 
     def is_new(self, learner: Learner) -> bool:
-        """Never checked anything: their first message deserves the welcome."""
+        """Never welcomed nor checked anything: their first message deserves the welcome."""
         return learner.github_login is None and not self.store.history(learner.id)
 
     def overview(self, learner: Learner) -> r.Answer:
@@ -130,7 +134,9 @@ class Coach:
     def _start(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
         if learner.finished:
             return r.Answer(learner, (r.Finished(), self._checklist(learner)))
-        returning = bool(self.store.history(learner.id)) or learner.github_login is not None
+        returning = not self.is_new(learner)
+        if not returning:
+            self.store.note(learner.id, learner.current_step, WELCOMED, source)
         replies: list[r.Reply] = [r.Welcome(returning=returning), self._card(learner)]
         return r.Answer(learner, tuple(replies), changed=not returning)
 
@@ -235,6 +241,7 @@ class Coach:
 
     def _stuck(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
         step = self._current(learner)
+        self.store.note(learner.id, step.id, STUCK, source)
         position, total = self._position(step)
         alerts = (r.StaffAlert(learner, step, position, total),) if self.staff_channel else ()
         return r.Answer(learner, (r.StuckHelp(step, self.staff_channel),), alerts)

@@ -155,6 +155,23 @@ class SqlLearnerStore:
                     row.step_started_at = now
             return _learner(row)
 
+    def note(self, learner_id: int, step_id: str, kind: str, source: str) -> None:
+        now = utcnow()
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            row.last_activity_at = now
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=step_id,
+                    outcome=kind,
+                    diagnosis=None,
+                    facts={},
+                    source=source,
+                    created_at=now,
+                )
+            )
+
     def restart(self, learner_id: int, first_step: str, *, keep_login: bool) -> Learner:
         """Start over (history is kept). With ``keep_login`` the link step stays done."""
         now = utcnow()

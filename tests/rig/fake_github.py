@@ -34,7 +34,7 @@ import time
 import traceback
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -266,6 +266,9 @@ def diff_trees(old: Mapping[str, str], new: Mapping[str, str]) -> list[FileChang
             )
         )
     return changes
+
+
+_ID_STARTS = {"user": 1001, "org": 9001, "repo": 500001, "pull": 7000001}  # like GitHub: per kind
 
 
 class World:
@@ -814,9 +817,6 @@ class World:
                 pull.head_sha, pull.updated_at = sha, now
             if pull.repo_id == repo.id and pull.base_ref == branch:
                 pull.base_sha = sha
-
-
-_ID_STARTS = {"user": 1001, "org": 9001, "repo": 500001, "pull": 7000001}
 
 
 # =============================================================================== renderer
@@ -1690,13 +1690,13 @@ class FakeGitHub:
             repo = self.world.repos.get(int(match.group(1)))
             if repo is None or not self.world.can_read(repo, self.token_user):
                 raise _not_found()
-            request.path = f"/repos/{repo.full_name}{match.group(2) or ''}"
+            request = replace(request, path=f"/repos/{repo.full_name}{match.group(2) or ''}")
         match = re.fullmatch(r"/user/(\d+)(/.*)?", request.path)
         if match:
             user = next((u for u in self.world.users.values() if u.id == int(match.group(1))), None)
             if user is None:
                 raise _not_found()
-            request.path = f"/users/{user.login}{match.group(2) or ''}"
+            request = replace(request, path=f"/users/{user.login}{match.group(2) or ''}")
         return request
 
     @staticmethod

@@ -1262,8 +1262,9 @@ class _Server(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
-    server_version = "Apache"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return "Apache"  # what slack.com answers in the recorded traffic
 
     def do_POST(self) -> None:
         self._dispatch()
