@@ -1,0 +1,141 @@
+"""Talking with the bot beyond the checks: settings, confirmations, help from a mentor, Home."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.rig.bot_process import STAFF_CHANNEL
+from tests.rig.conversation import Conversation, buttons
+from tests.rig.fake_github import FakeGitHub
+from tests.rig.fake_slack import FakeSlack
+from tests.rig.slack_sender import SlackSender
+
+
+@pytest.fixture
+def ada(slack: SlackSender, fake_slack: FakeSlack, user_id: str) -> Conversation:
+    return Conversation(slack, fake_slack, user_id)
+
+
+@pytest.fixture
+def linked(ada: Conversation, fake_github: FakeGitHub) -> Conversation:
+    fake_github.world.add_user("Ada-L", email="ada@example.org")
+    ada.says("hello")
+    assert "Step 2 of 5" in ada.types("link Ada-L").text
+    return ada
+
+
+def test_language_switch_changes_every_later_answer(ada: Conversation) -> None:
+    assert "Step 1 of 5" in ada.says("hello").text
+    answer = ada.types("lang fr")
+    assert "en français" in answer.text
+    assert "Étape 1 sur 5" in ada.types("status").text
+    assert "English" in ada.says("lang en").text
+    assert "Step 1 of 5" in ada.types("status").text
+
+
+def test_a_bad_language_says_what_to_type(ada: Conversation) -> None:
+    assert "/prcoach lang en" in ada.types("lang klingon").text
+
+
+def test_tool_choice_changes_the_instructions(linked: Conversation) -> None:
+    web = linked.clicks("prcoach_how")
+    assert "GitHub's website" in web.text
+    answer = linked.types("tool cli")
+    assert "the command line" in answer.text
+    cli = linked.clicks("prcoach_how")
+    assert "command line" in cli.text
+    assert cli.text != web.text
+    assert "/prcoach tool web" in linked.types("tool typewriter").text
+
+
+def test_restart_asks_first_and_keeps_the_login(
+    linked: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.fork("eig/practice", owner="Ada-L")
+    assert "Step 3 of 5" in linked.types("check").text
+    question = linked.types("restart")
+    assert buttons(question) == ["Yes, do it", "Cancel"]
+    assert "Step 3 of 5" in linked.types("status").text  # nothing happened yet
+    cancelled = linked.clicks("prcoach_cancel", on=question)
+    assert "nothing changed" in cancelled.text
+    answer = linked.clicks("prcoach_confirm", on=question)
+    assert "starts over" in answer.text
+    assert "Step 2 of 5" in answer.text
+    assert "GitHub account: Ada-L" in linked.types("status").text
+
+
+def test_relinking_another_account_asks_first(
+    linked: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.add_user("ada-pro")
+    question = linked.types("link ada-pro")
+    assert "Link *ada-pro* instead?" in question.text
+    assert "GitHub account: Ada-L" in linked.types("status").text
+    answer = linked.clicks("prcoach_confirm", on=question)
+    assert "Step 2 of 5" in answer.text
+    assert "GitHub account: ada-pro" in linked.types("status").text
+    assert "already linked" in linked.types("link ADA-PRO").text
+
+
+def test_stuck_tells_the_learner_and_the_staff_channel(
+    linked: Conversation, fake_slack: FakeSlack, fake_github: FakeGitHub
+) -> None:
+    mark = len(fake_slack.calls)
+    answer = linked.clicks("prcoach_stuck")
+    assert "mentors" in answer.text
+    alert = fake_slack.wait_for_message(
+        lambda m: m.via == "chat.postMessage" and m.channel == STAFF_CHANNEL, after=mark
+    )
+    # The staff's default language is English; the alert says who, where, and the links.
+    assert f"<@{linked.user_id}>" in alert.text
+    assert "step 2 of 5" in alert.text
+    assert "github.example.org/Ada-L" in alert.text
+
+
+def test_explain_button_and_command(linked: Conversation) -> None:
+    answer = linked.clicks("prcoach_explain")
+    assert "fork" in answer.text.lower()
+    assert "don't know the word" in linked.types("explain flibbertigibbet").text
+
+
+def test_app_home_shows_the_checklist_and_refreshes_on_progress(
+    linked: Conversation, slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub
+) -> None:
+    def home_showing(text: str):
+        def matches(call) -> bool:
+            view = json.dumps(call.params.get("view"), ensure_ascii=False)
+            return (
+                call.method == "views.publish"
+                and call.params.get("user_id") == linked.user_id
+                and text in view
+            )
+
+        return matches
+
+    slack.app_home_opened(linked.user_id)
+    published = fake_slack.wait_for(home_showing("Your progress"))
+    assert "Make your own copy (fork)" in json.dumps(published.params["view"], ensure_ascii=False)
+
+    fake_github.world.fork("eig/practice", owner="Ada-L")
+    mark = len(fake_slack.calls)
+    assert "Step 3 of 5" in linked.types("check").text
+    fake_slack.wait_for(home_showing("Step 3 of 5"), after=mark)
+
+
+def test_app_home_for_someone_who_never_started(
+    slack: SlackSender, fake_slack: FakeSlack, french_user_id: str
+) -> None:
+    slack.app_home_opened(french_user_id)
+    published = fake_slack.wait_for(
+        lambda c: c.method == "views.publish" and c.params.get("user_id") == french_user_id
+    )
+    assert "Commencer" in json.dumps(published.params["view"], ensure_ascii=False)
+
+
+def test_every_message_has_a_plain_text_fallback(
+    linked: Conversation, fake_slack: FakeSlack
+) -> None:
+    for message in fake_slack.messages():
+        assert message.text.strip(), message
