@@ -85,6 +85,14 @@ HELP: dict[str, str] = {
     "REQUIRE_MERGE": "optional; true adds the last step 'your pull request is merged'",
     "GITHUB_TIMEOUT": "seconds to wait for GitHub before telling the learner it is slow (1–60)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "STAFF_INCLUDE_ADMINS": "true (default) makes the workspace's admins and owners staff too",
+    "STUCK_AFTER_DAYS": "days without progress after which a learner is flagged stuck (default 3)",
+    "NUDGE_AFTER_DAYS": "days without progress after which a learner gets a friendly reminder "
+    "(default 2)",
+    "DIGEST_CRON": "when the weekly digest is posted, as a cron line "
+    "(minute hour day month weekday; default '0 9 * * 1', Monday 9:00)",
+    "TIMEZONE": "the cohort's time zone, for the digest and to never nudge at night "
+    "(default Europe/Paris)",
 }
 
 
@@ -110,6 +118,11 @@ class Settings:
     require_merge: bool
     github_timeout: float
     log_level: str
+    staff_include_admins: bool = True
+    stuck_after_days: int = 3
+    nudge_after_days: int = 2
+    digest_cron: str = "0 9 * * 1"
+    timezone: str = "Europe/Paris"
 
     @property
     def socket_mode(self) -> bool:
@@ -218,9 +231,7 @@ def load_settings(
     if course_file and not course_file.is_file():
         raise _fail("COURSE_FILE", f"points to {course_text}, which is not a readable file")
 
-    merge_text = r.get("REQUIRE_MERGE", "false").lower()
-    if merge_text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-        raise _fail("REQUIRE_MERGE", f"is {merge_text!r}, neither true nor false")
+    require_merge = _flag(r, "REQUIRE_MERGE", "false")
 
     timeout_text = r.get("GITHUB_TIMEOUT", "10")
     try:
@@ -250,7 +261,46 @@ def load_settings(
         default_language=language,
         port=int(port_text),
         course_file=course_file,
-        require_merge=merge_text in ("true", "1", "yes", "on"),
+        require_merge=require_merge,
         github_timeout=timeout,
         log_level=log_level,
+        staff_include_admins=_flag(r, "STAFF_INCLUDE_ADMINS", "true"),
+        stuck_after_days=_days(r, "STUCK_AFTER_DAYS", "3"),
+        nudge_after_days=_days(r, "NUDGE_AFTER_DAYS", "2"),
+        digest_cron=_cron(r.get("DIGEST_CRON", "0 9 * * 1")),
+        timezone=_timezone(r.get("TIMEZONE", "Europe/Paris")),
     )
+
+
+def _flag(r: _Reader, name: str, default: str) -> bool:
+    text = r.get(name, default).lower()
+    if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise _fail(name, f"is {text!r}, neither true nor false")
+    return text in ("true", "1", "yes", "on")
+
+
+def _days(r: _Reader, name: str, default: str) -> int:
+    text = r.get(name, default)
+    if not text.isdigit() or not 1 <= int(text) <= 365:
+        raise _fail(name, f"is {text!r}, not a number of days (1–365)")
+    return int(text)
+
+
+def _cron(text: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text)
+    except ValueError as error:
+        raise _fail("DIGEST_CRON", f"is {text!r}, not a cron line ({error})") from None
+    return text
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("TIMEZONE", f"is {name!r}, not a time zone such as Europe/Paris") from None
+    return name

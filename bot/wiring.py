@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.course.coach import Coach
 from bot.course.course import DEFAULT_COURSE, Course, load_course
 from bot.course.facts import Site
 from bot.course.glossary import Glossary, load_glossary
 from bot.course.messages import load_messages
+from bot.course.staff import StaffDesk
 from bot.github.checks import GitHubChecks
 from bot.github.client import make_github
 from bot.settings import Settings
 from bot.slack.delivery import Services
 from bot.slack.views.render import Renderer
+from bot.slack.views.staff import StaffViews
 from bot.storage.database import create_database_engine, session_factory
 from bot.storage.store import SqlLearnerStore
 
@@ -57,4 +60,12 @@ def build(settings: Settings) -> Parts:
     )
     site = Site(settings.github_url, settings.practice_repo)
     renderer = Renderer(course, glossary, messages, site)
-    return Parts(Services(settings, coach, renderer), store)
+    desk = StaffDesk(
+        course,
+        store,
+        stuck_after=timedelta(days=settings.stuck_after_days),
+        nudge_after=timedelta(days=settings.nudge_after_days),
+        timezone=settings.timezone,
+    )
+    staff_views = StaffViews(messages, settings.github_url, settings.timezone)
+    return Parts(Services(settings, coach, renderer, desk, staff_views), store)

@@ -11,9 +11,15 @@ MAX_LOGIN_LENGTH = 39
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*$")
 
 
+_SLACK_LINK = re.compile(r"^<([^|<>]+)(?:\|([^<>]*))?>$")
+
+
 def clean_login(given: str) -> str:
     """What people paste: "@ada", "<https://github.com/ada|github.com/ada>", " ada "."""
-    text = given.strip().strip("<>").split("|")[-1].strip()
+    text = given.strip()
+    link = _SLACK_LINK.match(text)
+    if link:  # Slack turned a pasted URL into a link: keep what was shown
+        text = (link.group(2) or link.group(1)).strip()
     text = re.sub(r"^(?:https?://)?(?:www\.)?github\.com/", "", text, flags=re.IGNORECASE)
     return text.strip("/").removeprefix("@")
 
@@ -22,6 +28,6 @@ def login_problem(login: str) -> CheckResult | None:
     """A mistake result when ``login`` cannot be a GitHub login, else None."""
     if len(login) > MAX_LOGIN_LENGTH:
         return CheckResult.mistake("login_too_long", given=login[:60])
-    if not _LOGIN.match(login):
+    if not _LOGIN.fullmatch(login):
         return CheckResult.mistake("login_malformed", given=login[:60])
     return None

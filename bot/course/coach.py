@@ -58,16 +58,27 @@ class Coach:
 
     # -- who is this ------------------------------------------------------------------
 
-    def learner(self, person: Person, locale: Callable[[], str | None] | None = None) -> Learner:
+    def learner(
+        self,
+        person: Person,
+        locale: Callable[[], str | None] | None = None,
+        name: Callable[[], str | None] | None = None,
+    ) -> Learner:
         """The learner behind ``person``, enrolled at the first step if new.
 
-        ``locale`` is only called for a new learner (it may cost a Slack call).
+        ``locale`` and ``name`` are only called for a new learner (they may cost a Slack call).
         """
         found = self.store.find(person.team_id, person.user_id)
         if found:
             return found
         language = language_from_locale(locale() if locale else None, self.default_language)
-        return self.store.enroll(person.team_id, person.user_id, language, self.course.first.id)
+        return self.store.enroll(
+            person.team_id,
+            person.user_id,
+            language,
+            self.course.first.id,
+            name=name() if name else None,
+        )
 
     def language_of(self, person: Person, locale: Callable[[], str | None] | None = None) -> str:
         """The language to answer in, without enrolling anyone (for help and refusals)."""
@@ -99,6 +110,12 @@ class Coach:
         """Never welcomed nor checked anything: their first message deserves the welcome."""
         return learner.github_login is None and not self.store.history(learner.id)
 
+    def reminder(self, learner: Learner) -> r.Answer:
+        """A nudge: where they are, with the step's buttons."""
+        card = self._card(learner)
+        facts = {"position": card.position, "total": card.total, "step_id": card.step.id}
+        return r.Answer(learner, (r.Notice("nudge.text", facts), card))
+
     def overview(self, learner: Learner) -> r.Answer:
         """What App Home shows: the checklist and the current step (or the celebration)."""
         if learner.finished:
@@ -120,10 +137,13 @@ class Coach:
             Action.LANG: self._language,
             Action.TOOL: self._tool,
             Action.RESTART: self._restart,
+            Action.PAUSE: self._pause,
+            Action.RESUME: self._pause,
             Action.MENU: self._menu,
             Action.UNKNOWN: self._unknown,
         }
-        return handlers[intent.action](learner, intent, source)
+        # Staff commands never reach the coach from Slack; elsewhere they mean nothing.
+        return handlers.get(intent.action, self._menu)(learner, intent, source)
 
     def expects_login(self, learner: Learner) -> bool:
         """True while the learner is at the link step: a lone word in the DM is a login."""
@@ -287,6 +307,11 @@ class Coach:
         )
         return r.Answer(learner, (r.Notice("restart.done"), self._card(learner)), changed=True)
 
+    def _pause(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        paused = intent.action is Action.PAUSE
+        learner = self.store.set_paused(learner.id, paused)
+        return r.Answer(learner, (r.Notice("pause.done" if paused else "resume.done"),))
+
     # -- pieces -----------------------------------------------------------------------
 
     def _current(self, learner: Learner) -> Step:
@@ -308,20 +333,22 @@ class Coach:
         return r.StepCard(step, position, total, self.course.minutes_left(step.id))
 
     def _checklist(self, learner: Learner) -> r.Checklist:
-        done_at = {}
+        done_at: dict[str, object] = {}
+        steps = [s.id for s in self.course.steps]
         for event in self.store.history(learner.id):
-            if event.outcome == "restart":
-                done_at = {}
+            if event.outcome == "restart" and event.step_id in steps:
+                # Steps from the restart point on must be done again; earlier ones stay done.
+                for step_id in steps[steps.index(event.step_id) :]:
+                    done_at.pop(step_id, None)
             elif event.outcome == Outcome.DONE.value:
                 done_at.setdefault(event.step_id, event.created_at)
         current = None if learner.finished else self._current(learner).id
-        current_index = [s.id for s in self.course.steps].index(current) if current else None
+        current_index = steps.index(current) if current in steps else None
         rows = []
         for index, step in enumerate(self.course.steps):
-            # Steps before the current one are done even if done before a restart kept them.
-            when = done_at.get(step.id)
             passed = current_index is None or index < current_index
-            rows.append(r.ChecklistRow(step, when if passed else None, step.id == current))
+            when = done_at.get(step.id) if passed else None
+            rows.append(r.ChecklistRow(step, passed, when, step.id == current))  # type: ignore[arg-type]
         return r.Checklist(tuple(rows), learner.github_login)
 
 

@@ -25,6 +25,13 @@ class Action(StrEnum):
     LANG = "lang"
     TOOL = "tool"
     RESTART = "restart"
+    PAUSE = "pause"
+    RESUME = "resume"
+    # Staff only.
+    REPORT = "report"
+    INVITE = "invite"
+    NUDGE = "nudge"
+    DIGEST = "digest"
     MENU = "menu"  # nothing understood: show what one can say
     UNKNOWN = "unknown"  # a slash subcommand we do not know
 
@@ -61,7 +68,20 @@ _COMMANDS: dict[str, Action] = {
     "outil": Action.TOOL,
     "restart": Action.RESTART,
     "recommencer": Action.RESTART,
+    "pause": Action.PAUSE,
+    "resume": Action.RESUME,
+    "reprendre": Action.RESUME,
+    "report": Action.REPORT,
+    "rapport": Action.REPORT,
+    "bilan": Action.REPORT,
+    "invite": Action.INVITE,
+    "inviter": Action.INVITE,
+    "nudge": Action.NUDGE,
+    "relancer": Action.NUDGE,
+    "digest": Action.DIGEST,
 }
+
+STAFF_ACTIONS = frozenset({Action.REPORT, Action.INVITE, Action.NUDGE, Action.DIGEST})
 
 
 def parse_command(text: str) -> Intent:
@@ -134,7 +154,11 @@ _EXPLAIN = re.compile(
     r"\s+(?:an?\s+|the\s+|une?\s+|la\s+|le\s+|l\s+|les\s+|des\s+|c\s+est\s+)?(?P<word>.+?)"
     r"(?:\s+mean|\s+means)?$"
 )
-_LINK = re.compile(r"^(?:link|lier|my login is|mon login est|je suis)\s+(?P<login>\S+)$")
+_LINK = re.compile(
+    r"^(?:link|lier|my (?:github )?(?:login|username) is|mon (?:identifiant|login|pseudo)"
+    r"(?: github)? est)\s+(?P<login>\S+)$",
+    re.IGNORECASE,
+)
 _LANG = {
     "english": "en",
     "anglais": "en",
@@ -157,9 +181,9 @@ def parse_message(text: str, *, expecting_login: bool = False) -> Intent:
         return Intent(_PHRASE_ACTION[words])
     if words in _LANG:
         return Intent(Action.LANG, _LANG[words])
-    match = _LINK.match(raw.lower()) if raw.lower().startswith(("link", "lier")) else None
+    match = _LINK.match(raw.strip(" .!"))
     if match:
-        return Intent(Action.LINK, raw.split()[-1])
+        return Intent(Action.LINK, match.group("login"))
     match = _EXPLAIN.match(words)
     if match:
         return Intent(Action.EXPLAIN, match.group("word"))

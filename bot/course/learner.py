@@ -35,6 +35,9 @@ class Learner:
     cohort: str | None = None
     finished_at: datetime | None = None
     last_diagnosis: str | None = None
+    name: str | None = None
+    paused: bool = False
+    nudged_at: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.course.checks import CheckResult
@@ -36,7 +37,16 @@ class LearnerStore(Protocol):
 
     def get(self, learner_id: int) -> Learner: ...
 
-    def enroll(self, team_id: str, slack_user_id: str, language: str, first_step: str) -> Learner:
+    def enroll(
+        self,
+        team_id: str,
+        slack_user_id: str,
+        language: str,
+        first_step: str,
+        *,
+        name: str | None = None,
+        cohort: str | None = None,
+    ) -> Learner:
         """Return the learner, creating them at ``first_step`` if they are new."""
         ...
 
@@ -71,3 +81,17 @@ class LearnerStore(Protocol):
     def restart(self, learner_id: int, first_step: str, *, keep_login: bool) -> Learner: ...
 
     def history(self, learner_id: int) -> list[StepEvent]: ...
+
+    def set_paused(self, learner_id: int, paused: bool) -> Learner: ...
+
+
+class CohortStore(LearnerStore, Protocol):
+    """What the staff's views need on top of one learner's store."""
+
+    def snapshot(
+        self, cohort: str | None = None
+    ) -> tuple[list[Learner], dict[int, dict[str, datetime]]]: ...
+
+    def idle_learners(self, idle_since: datetime) -> list[Learner]: ...
+
+    def claim_nudge(self, learner_id: int, now: datetime, not_since: datetime) -> bool: ...

@@ -64,7 +64,8 @@ class GitHubTrouble(Reply):
 @dataclass(frozen=True)
 class ChecklistRow:
     step: Step
-    done_at: datetime | None
+    done: bool
+    done_at: datetime | None  # unknown for a step kept across a restart
     current: bool
 
 

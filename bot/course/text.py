@@ -37,15 +37,19 @@ _LineLoader.add_constructor(
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file, turning any problem into a :class:`CourseError` with its line."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_LineLoader)  # _LineLoader is a SafeLoader
+        data = path.read_bytes()
     except OSError as error:
         raise CourseError(str(path), None, f"cannot be read ({error.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CourseError(str(path), line, "is not UTF-8 text (save it as UTF-8)") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else None
         raise CourseError(str(path), line, f"is not valid YAML: {error.problem}") from None
-    except UnicodeDecodeError:
-        raise CourseError(str(path), None, "is not UTF-8 text") from None
 
 
 class _Blank(dict):

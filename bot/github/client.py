@@ -76,7 +76,10 @@ def translate_errors() -> Iterator[None]:
         yield
     except RateLimitExceededException as error:
         retry_at = retry_time(error.headers) or datetime.now(UTC) + timedelta(minutes=1)
-        raise GitHubRateLimited(f"rate limited until {retry_at:%H:%M} UTC", retry_at) from error
+        if _header(error.headers, "X-RateLimit-Remaining") == "0":
+            raise GitHubRateLimited(f"rate limited until {retry_at:%H:%M} UTC", retry_at) from error
+        # A secondary limit (too many requests at once): a pause, not a spent quota.
+        raise GitHubUnavailable("secondary rate limit", retry_at) from error
     except GithubException as error:
         remaining = _header(error.headers, "X-RateLimit-Remaining")
         if error.status == 429 or (error.status == 403 and remaining == "0"):

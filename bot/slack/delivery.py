@@ -18,8 +18,10 @@ from slack_sdk.errors import SlackApiError
 from bot.course.coach import Coach, Person
 from bot.course.learner import Learner
 from bot.course.replies import Answer, Notice
+from bot.course.staff import StaffDesk
 from bot.settings import Settings
-from bot.slack.views.render import Renderer
+from bot.slack.views.render import Message, Renderer
+from bot.slack.views.staff import StaffViews
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +33,45 @@ class Services:
     settings: Settings
     coach: Coach
     renderer: Renderer
+    desk: StaffDesk
+    staff_views: StaffViews
 
 
-def locale_of(client: WebClient, user_id: str) -> Callable[[], str | None]:
-    """A lazy lookup of the person's Slack locale (one users.info call, only if needed)."""
+class SlackProfile:
+    """What Slack says about a person, fetched once (users.info) and only when asked."""
 
-    def lookup() -> str | None:
-        try:
-            user = client.users_info(user=user_id, include_locale=True).get("user") or {}
-        except SlackApiError as error:
-            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
-            return None
-        return user.get("locale")
+    def __init__(self, client: WebClient, user_id: str) -> None:
+        self._client = client
+        self._user_id = user_id
+        self._user: dict[str, Any] | None = None
 
-    return lookup
+    def _fetch(self) -> dict[str, Any]:
+        if self._user is None:
+            try:
+                response = self._client.users_info(user=self._user_id, include_locale=True)
+                self._user = response.get("user") or {}
+            except SlackApiError as error:
+                log.warning(
+                    "users.info failed for %s: %s", self._user_id, error.response.get("error")
+                )
+                self._user = {}
+        return self._user
+
+    def locale(self) -> str | None:
+        return self._fetch().get("locale")
+
+    def name(self) -> str | None:
+        user = self._fetch()
+        profile = user.get("profile") or {}
+        return profile.get("real_name") or user.get("real_name") or user.get("name")
+
+    def is_bot(self) -> bool:
+        user = self._fetch()
+        return bool(user.get("is_bot")) or self._user_id == "USLACKBOT"
+
+    def is_admin(self) -> bool:
+        user = self._fetch()
+        return bool(user.get("is_admin") or user.get("is_owner"))
 
 
 def open_dm(client: WebClient, user_id: str) -> str:
@@ -52,12 +79,19 @@ def open_dm(client: WebClient, user_id: str) -> str:
 
 
 def post(services: Services, client: WebClient, channel: str, answer: Answer) -> None:
-    message = services.renderer.answer(answer)
+    post_message(client, channel, services.renderer.answer(answer))
+
+
+def post_message(client: WebClient, channel: str, message: Message) -> None:
     client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
 
 
 def respond_with(services: Services, respond: Callable[..., Any], answer: Answer) -> None:
-    message = services.renderer.answer(answer)
+    respond_message(respond, services.renderer.answer(answer))
+
+
+def respond_message(respond: Callable[..., Any], message: Message) -> None:
+    """Ephemeral, where the person typed the command or clicked."""
     respond(
         text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
     )

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -33,7 +43,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, bool: Boolean}  # noqa: RUF012
 
 
 class LearnerRow(Base):
@@ -51,6 +61,11 @@ class LearnerRow(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     cohort: Mapped[str | None] = mapped_column(String(80), index=True)
     last_diagnosis: Mapped[str | None] = mapped_column(String(64))
+    # Slack's display name, kept for the staff's CSV (one users.info call at enrollment).
+    name: Mapped[str | None] = mapped_column(String(200))
+    # The learner asked not to be reminded (/prcoach pause).
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    nudged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

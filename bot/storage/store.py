@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +32,9 @@ def _learner(row: LearnerRow) -> Learner:
         cohort=row.cohort,
         finished_at=row.finished_at,
         last_diagnosis=row.last_diagnosis,
+        name=row.name,
+        paused=bool(row.paused),
+        nudged_at=row.nudged_at,
     )
 
 
@@ -75,7 +78,16 @@ class SqlLearnerStore:
             )
             return [_learner(row) for row in rows]
 
-    def enroll(self, team_id: str, slack_user_id: str, language: str, first_step: str) -> Learner:
+    def enroll(
+        self,
+        team_id: str,
+        slack_user_id: str,
+        language: str,
+        first_step: str,
+        *,
+        name: str | None = None,
+        cohort: str | None = None,
+    ) -> Learner:
         existing = self.find(team_id, slack_user_id)
         if existing:
             return existing
@@ -87,6 +99,8 @@ class SqlLearnerStore:
                     language=language,
                     current_step=first_step,
                     facts={},
+                    name=name,
+                    cohort=cohort,
                 )
                 session.add(row)
                 session.flush()
@@ -209,6 +223,82 @@ class SqlLearnerStore:
                 StepEvent(r.step_id, r.outcome, r.diagnosis, dict(r.facts), r.source, r.created_at)
                 for r in rows
             ]
+
+    # -- staff -------------------------------------------------------------------------
+
+    def snapshot(
+        self, cohort: str | None = None
+    ) -> tuple[list[Learner], dict[int, dict[str, datetime]]]:
+        """Every learner (of ``cohort``) and when each did each step: two queries in all."""
+        with self._transaction() as session:
+            learners = select(LearnerRow).order_by(LearnerRow.id)
+            done = (
+                select(
+                    StepEventRow.learner_id,
+                    StepEventRow.step_id,
+                    func.max(StepEventRow.created_at),
+                )
+                .where(StepEventRow.outcome == Outcome.DONE.value)
+                .group_by(StepEventRow.learner_id, StepEventRow.step_id)
+            )
+            if cohort is not None:
+                learners = learners.where(LearnerRow.cohort == cohort)
+                done = done.join(LearnerRow).where(LearnerRow.cohort == cohort)
+            rows = [_learner(row) for row in session.scalars(learners)]
+            completions: dict[int, dict[str, datetime]] = {}
+            for learner_id, step_id, when in session.execute(done):
+                completions.setdefault(learner_id, {})[step_id] = when
+            return rows, completions
+
+    def cohorts(self) -> list[str]:
+        with self._transaction() as session:
+            return list(
+                session.scalars(
+                    select(LearnerRow.cohort).where(LearnerRow.cohort.is_not(None)).distinct()
+                )
+            )
+
+    def set_cohort(self, learner_id: int, cohort: str | None) -> Learner:
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            row.cohort = cohort
+            return _learner(row)
+
+    def set_paused(self, learner_id: int, paused: bool) -> Learner:
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            row.paused = paused
+            return _learner(row)
+
+    def idle_learners(self, idle_since: datetime) -> list[Learner]:
+        """Active learners whose current step started before ``idle_since``."""
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(LearnerRow).where(
+                    LearnerRow.finished_at.is_(None),
+                    LearnerRow.paused.is_(False),
+                    LearnerRow.step_started_at < idle_since,
+                    LearnerRow.github_login.is_not(None) | LearnerRow.dm_channel.is_not(None),
+                )
+            )
+            return [_learner(row) for row in rows]
+
+    def claim_nudge(self, learner_id: int, now: datetime, not_since: datetime) -> bool:
+        """Mark a nudge as sent, unless one was sent after ``not_since`` (compare-and-set).
+
+        Two workers racing for the same learner: exactly one gets True.
+        """
+        with self._transaction() as session:
+            result = session.execute(
+                update(LearnerRow)
+                .where(
+                    LearnerRow.id == learner_id,
+                    (LearnerRow.nudged_at.is_(None)) | (LearnerRow.nudged_at < not_since),
+                )
+                .values(nudged_at=now, version=LearnerRow.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
 
     def claim_delivery(self, key: str) -> bool:
         """True the first time ``key`` is seen: the caller may act. False for a retry."""

@@ -46,6 +46,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """What the person typed: Slack sends ``&``, ``<``, ``>`` as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _escaped(facts: Mapping[str, Any]) -> dict[str, str]:
     return {k: escape(str(v)) for k, v in facts.items()}
 
@@ -158,13 +163,19 @@ class Renderer:
                 values = _escaped(notice_facts)
                 if "tool_key" in notice_facts:
                     values["tool"] = m(str(notice_facts["tool_key"]), lang)
+                if "step_id" in notice_facts:
+                    values["title"] = self.course.step(str(notice_facts["step_id"])).title(
+                        lang, facts
+                    )
                 text = m(key, lang, **values)
                 return Message(text, [section(text)])
             case r.Confirm():
                 return self.confirm(reply, lang)
-            case r.Help():
+            case r.Help(staff=staff):
                 title = m("help.title", lang)
                 body = m("help.learner", lang)
+                if staff:
+                    body += "\n\n" + m("staff.help", lang)
                 return Message(f"{title}\n{body}", [header(title), section(body)])
             case r.Menu():
                 text = m("menu", lang)
@@ -223,14 +234,16 @@ class Renderer:
         lines = []
         for row in checklist.rows:
             title = row.step.title(lang, facts)
-            if row.done_at:
+            if row.done and row.done_at:
                 state = m("checklist.done_on", lang, when=f"{row.done_at:%d/%m %H:%M}")
+            elif row.done:
+                state = m("checklist.done", lang)
             elif row.current:
                 state = m("checklist.current", lang)
             else:
                 state = m("checklist.todo", lang)
             optional = f" ({m('checklist.optional', lang)})" if row.step.optional else ""
-            marker = "☑" if row.done_at else "▶" if row.current else "☐"
+            marker = "☑" if row.done else "▶" if row.current else "☐"
             lines.append(f"{marker} *{title}*{optional} — {state}")
         account = (
             m("checklist.linked_as", lang, login=escape(checklist.login))

@@ -13,13 +13,15 @@ from bot.course.coach import Person
 from bot.course.intents import Action, Intent
 from bot.slack.delivery import (
     Services,
+    SlackProfile,
     answering,
     follow_up,
-    locale_of,
     open_dm,
     post,
+    post_message,
     respond_with,
 )
+from bot.slack.staff import handle_staff_button
 from bot.slack.views import render as v
 
 _SIMPLE = {
@@ -70,8 +72,19 @@ def register(app: App, services: Services) -> None:
 
         with answering(services, person, send):
             action = (body.get("actions") or [{}])[0]
+            profile = SlackProfile(client, person.user_id)
+            if action.get("action_id", "").startswith("prcoach_staff_"):
+                handle_staff_button(
+                    services,
+                    action,
+                    person,
+                    profile,
+                    client,
+                    lambda m: post_message(client, open_dm(client, person.user_id), m),
+                )
+                return
             intent = intent_of(action)
-            learner = coach.learner(person, locale_of(client, person.user_id))
+            learner = coach.learner(person, profile.locale, profile.name)
             if intent is None:
                 send(coach.notice(learner, "cancelled"))
                 return

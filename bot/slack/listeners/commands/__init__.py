@@ -8,16 +8,19 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.course.coach import Person
-from bot.course.intents import Action, parse_command
+from bot.course.intents import STAFF_ACTIONS, Action, parse_command
 from bot.slack.delivery import (
     Services,
+    SlackProfile,
     answering,
     follow_up,
-    locale_of,
     open_dm,
     post,
+    respond_message,
     respond_with,
 )
+from bot.slack.staff import handle_staff
+from bot.slack.views.render import unescape
 
 COMMAND = "/prcoach"
 
@@ -31,13 +34,19 @@ def register(app: App, services: Services) -> None:
 
     def run_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         person = Person(body["team_id"], body["user_id"])
-        locale = locale_of(client, person.user_id)
+        profile = SlackProfile(client, person.user_id)
+        locale = profile.locale
         with answering(services, person, lambda a: respond_with(services, respond, a)):
-            intent = parse_command(body.get("text", ""))
+            intent = parse_command(unescape(body.get("text", "")))
+            if intent.action in STAFF_ACTIONS:
+                handle_staff(
+                    services, intent, person, profile, client, lambda m: respond_message(respond, m)
+                )
+                return
             if intent.action in (Action.HELP, Action.UNKNOWN):
                 respond_with(services, respond, coach.help_for(person, intent, locale))
                 return
-            learner = coach.learner(person, locale)
+            learner = coach.learner(person, locale, profile.name)
             answer = coach.handle(learner, intent, source="command")
             if intent.action is Action.START:
                 # The journey lives in the direct message with the bot.

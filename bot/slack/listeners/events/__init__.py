@@ -9,7 +9,9 @@ from slack_sdk import WebClient
 
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_message
-from bot.slack.delivery import Services, answering, follow_up, locale_of, post, publish_home
+from bot.slack.delivery import Services, SlackProfile, answering, follow_up, post, publish_home
+from bot.slack.staff import is_staff, publish_staff_home
+from bot.slack.views.render import unescape
 
 
 def register(app: App, services: Services) -> None:
@@ -27,10 +29,11 @@ def register(app: App, services: Services) -> None:
         person = Person(body.get("team_id") or event.get("team", ""), event["user"])
         channel = event["channel"]
         with answering(services, person, lambda a: post(services, client, channel, a)):
-            learner = coach.learner(person, locale_of(client, person.user_id))
+            profile = SlackProfile(client, person.user_id)
+            learner = coach.learner(person, profile.locale, profile.name)
             learner = coach.remember_dm(learner, channel)
             intent = parse_message(
-                event.get("text", ""), expecting_login=coach.expects_login(learner)
+                unescape(event.get("text", "")), expecting_login=coach.expects_login(learner)
             )
             if intent.action is Action.MENU and coach.is_new(learner):
                 intent = Intent(Action.START)
@@ -42,8 +45,12 @@ def register(app: App, services: Services) -> None:
         if event.get("tab") != "home":
             return
         person = Person(body.get("team_id", ""), event["user"])
+        profile = SlackProfile(client, person.user_id)
+        if is_staff(services, person.user_id, profile):
+            publish_staff_home(services, client, person, profile)
+            return
         learner = coach.store.find(person.team_id, person.user_id)
-        language = None if learner else coach.language_of(person, locale_of(client, person.user_id))
+        language = None if learner else coach.language_of(person, profile.locale)
         publish_home(services, client, learner, user_id=person.user_id, language=language)
 
     app.event("message")(ack=acknowledge, lazy=[on_direct_message])

@@ -1,0 +1,264 @@
+"""Staff actions in Slack: who is staff, and what each staff command does.
+
+Every entry point checks staff status on the server side; a refusal reveals nothing about
+learners and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.course.coach import Person, language_from_locale
+from bot.course.intents import Action, Intent
+from bot.course.learner import Learner
+from bot.course.staff import Invitee
+from bot.slack.delivery import Services, SlackProfile, open_dm, post, publish_home
+from bot.slack.views.render import Message
+from bot.slack.views.staff import ACTION_STAFF_CSV
+
+log = logging.getLogger(__name__)
+
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+
+Reply = Callable[[Message], None]
+
+
+def is_staff(services: Services, user_id: str, profile: SlackProfile) -> bool:
+    settings = services.settings
+    if settings.is_staff(user_id):
+        return True
+    return settings.staff_include_admins and profile.is_admin()
+
+
+def staff_language(services: Services, person: Person, profile: SlackProfile) -> str:
+    return services.coach.language_of(person, profile.locale)
+
+
+def refuse(services: Services, person: Person, action: str, lang: str, reply: Reply) -> None:
+    log.warning("refused staff action %s to %s (not staff)", action, person.user_id)
+    text = services.renderer.messages("staff.refused", lang)
+    reply(Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]))
+
+
+def _notice(services: Services, lang: str, key: str, **facts: Any) -> Message:
+    text = services.renderer.messages(key, lang, **facts)
+    return Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+
+
+def _split(argument: str) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Mentioned users, mentioned channels (id, name), and the remaining plain words."""
+    users = _USER.findall(argument)
+    channels = _CHANNEL.findall(argument)
+    rest = _CHANNEL.sub(" ", _USER.sub(" ", argument)).split()
+    return users, channels, rest
+
+
+def _cohort_from(words: list[str]) -> tuple[str | None, list[str]]:
+    """``cohort promo-3`` (or ``promotion promo-3``) anywhere among the words."""
+    for index, word in enumerate(words):
+        if word.lower() in ("cohort", "promotion", "promo") and index + 1 < len(words):
+            return words[index + 1], words[:index] + words[index + 2 :]
+    return None, words
+
+
+def handle_staff(
+    services: Services,
+    intent: Intent,
+    person: Person,
+    profile: SlackProfile,
+    client: WebClient,
+    reply: Reply,
+) -> None:
+    lang = staff_language(services, person, profile)
+    if not is_staff(services, person.user_id, profile):
+        refuse(services, person, intent.action.value, lang, reply)
+        return
+    users, channels, words = _split(intent.argument)
+    if intent.action is Action.REPORT:
+        _report(services, person, users, words, client, lang, reply)
+    elif intent.action is Action.INVITE:
+        _invite(services, person, users, channels, words, client, lang, reply)
+    elif intent.action is Action.NUDGE:
+        if not users:
+            reply(_notice(services, lang, "nudge.usage"))
+        for user_id in users:
+            learner = services.coach.store.find(person.team_id, user_id)
+            if learner is None or learner.finished:
+                reply(_notice(services, lang, "nudge.not_learner", user=user_id))
+            else:
+                send_nudge(services, client, learner)
+                reply(_notice(services, lang, "nudge.sent", user=user_id))
+    elif intent.action is Action.DIGEST:
+        from bot.slack.digest import post_digest
+
+        channel = services.settings.staff_channel
+        if not channel:
+            reply(_notice(services, lang, "digest.no_channel"))
+            return
+        post_digest(services, client, datetime.now(UTC))
+        reply(_notice(services, lang, "digest.posted", channel=channel))
+
+
+def _report(
+    services: Services,
+    person: Person,
+    users: list[str],
+    words: list[str],
+    client: WebClient,
+    lang: str,
+    reply: Reply,
+) -> None:
+    cohort, words = _cohort_from(words)
+    lowered = [w.lower() for w in words]
+    desk, views = services.desk, services.staff_views
+    days = services.settings.stuck_after_days
+    if "csv" in lowered:
+        send_csv(services, client, person.user_id, cohort, lang)
+        reply(_notice(services, lang, "csv.sent"))
+        return
+    report = desk.report(cohort)
+    if users:
+        for user_id in users:
+            found = desk.history(person.team_id, user_id)
+            reply(views.history(user_id, found[1] if found else None, report, lang))
+        return
+    only_stuck = any(w in ("stuck", "bloques", "bloqués", "bloque") for w in lowered)
+    reply(views.report(report, lang, days, only_stuck=only_stuck))
+
+
+def send_csv(
+    services: Services, client: WebClient, user_id: str, cohort: str | None, lang: str
+) -> None:
+    content = services.desk.csv(cohort)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    suffix = f"-{cohort}" if cohort else ""
+    client.files_upload_v2(
+        channel=open_dm(client, user_id),
+        content=content,
+        filename=f"prcoach-report{suffix}-{stamp}.csv",
+        title=services.renderer.messages("csv.title", lang),
+    )
+
+
+def _invite(
+    services: Services,
+    person: Person,
+    users: list[str],
+    channels: list[tuple[str, str]],
+    words: list[str],
+    client: WebClient,
+    lang: str,
+    reply: Reply,
+) -> None:
+    invited = list(users)
+    for channel_id, _name in channels:
+        try:
+            invited += _channel_members(client, channel_id)
+        except SlackApiError as error:
+            log.warning("conversations.members %s: %s", channel_id, error.response.get("error"))
+            reply(_notice(services, lang, "invite.channel_failed", channel=channel_id))
+    cohort = " ".join(w for w in words if w.lower() not in ("cohort", "promotion")) or None
+    if not invited:
+        reply(_notice(services, lang, "invite.usage"))
+        return
+    invitees = []
+    default = services.settings.default_language
+    for user_id in dict.fromkeys(invited):  # once each, in order
+        profile = SlackProfile(client, user_id)
+        if profile.is_bot():
+            continue
+        language = language_from_locale(profile.locale(), default)
+        invitees.append(Invitee(person.team_id, user_id, language, profile.name()))
+    outcome = services.desk.invite(invitees, cohort)
+    for learner in outcome.enrolled:
+        welcome_invited(services, client, learner)
+    lines = []
+    if outcome.enrolled:
+        people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.enrolled)
+        lines.append(
+            services.renderer.messages(
+                "invite.done", lang, count=len(outcome.enrolled), people=people
+            )
+        )
+    if outcome.already:
+        people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.already)
+        lines.append(services.renderer.messages("invite.already", lang, people=people))
+    if cohort and outcome.enrolled:
+        lines.append(services.renderer.messages("invite.cohort", lang, cohort=cohort))
+    text = "\n".join(lines)
+    reply(Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]))
+
+
+def _channel_members(client: WebClient, channel_id: str) -> list[str]:
+    members: list[str] = []
+    cursor = None
+    while True:
+        page = client.conversations_members(channel=channel_id, cursor=cursor, limit=200)
+        members += page.get("members", [])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return members
+
+
+def welcome_invited(services: Services, client: WebClient, learner: Learner) -> None:
+    """The welcome DM that starts an invited person's journey."""
+    coach = services.coach
+    channel = open_dm(client, learner.slack_user_id)
+    learner = coach.remember_dm(learner, channel)
+    answer = coach.handle(learner, Intent(Action.START), source="invite")
+    post(services, client, channel, answer)
+    publish_home(services, client, answer.learner)
+
+
+def send_nudge(services: Services, client: WebClient, learner: Learner) -> None:
+    """A friendly reminder in the learner's language, with their step and its buttons."""
+    coach = services.coach
+    answer = coach.reminder(learner)
+    channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
+    post(services, client, channel, answer)
+
+
+def publish_staff_home(
+    services: Services, client: WebClient, person: Person, profile: SlackProfile
+) -> None:
+    lang = staff_language(services, person, profile)
+    report = services.desk.report()
+    view = services.staff_views.home(report, lang, services.settings.stuck_after_days)
+    try:
+        client.views_publish(user_id=person.user_id, view=view)
+    except SlackApiError as error:
+        log.warning("could not publish the staff Home: %s", error.response.get("error"))
+
+
+def handle_staff_button(
+    services: Services,
+    action: dict[str, Any],
+    person: Person,
+    profile: SlackProfile,
+    client: WebClient,
+    reply: Reply,
+) -> None:
+    """The staff Home's buttons: the CSV, a reminder to one learner."""
+    lang = staff_language(services, person, profile)
+    if not is_staff(services, person.user_id, profile):
+        refuse(services, person, action.get("action_id", ""), lang, reply)
+        return
+    if action.get("action_id") == ACTION_STAFF_CSV:
+        send_csv(services, client, person.user_id, None, lang)
+        reply(_notice(services, lang, "csv.sent"))
+        return
+    user_id = str(action.get("value", ""))
+    learner = services.coach.store.find(person.team_id, user_id)
+    if learner is None or learner.finished:
+        reply(_notice(services, lang, "nudge.not_learner", user=user_id))
+        return
+    send_nudge(services, client, learner)
+    reply(_notice(services, lang, "nudge.sent", user=user_id))

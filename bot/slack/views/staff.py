@@ -1,0 +1,170 @@
+"""Block Kit for staff: the cohort report, one learner's history, the staff Home, the digest.
+
+Pure functions. A report of any size fits Slack's limits: at most ``MAX_LINES`` people are
+listed (those who need help first), the rest summarised with a pointer to the CSV.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.course.learner import StepEvent
+from bot.course.messages import Messages
+from bot.course.reports import LearnerLine, Report
+from bot.slack.views.render import Message, button, context, escape, header, section
+
+MAX_LINES = 40
+LINES_PER_SECTION = 10
+ACTION_STAFF_CSV = "prcoach_staff_csv"
+ACTION_STAFF_NUDGE = "prcoach_staff_nudge"
+
+
+class StaffViews:
+    def __init__(self, messages: Messages, github_url: str, timezone: str) -> None:
+        self.m = messages
+        self.github_url = github_url
+        self.zone = ZoneInfo(timezone)
+
+    def _when(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.zone).strftime("%d/%m %H:%M") if moment else "—"
+
+    def _login(self, login: str | None, lang: str) -> str:
+        if not login:
+            return self.m("report.not_linked", lang)
+        return f"<{self.github_url}/{escape(login)}|{escape(login)}>"
+
+    def line(self, line: LearnerLine, report: Report, lang: str) -> str:
+        learner = line.learner
+        login = self._login(learner.github_login, lang)
+        if line.step is None:
+            return self.m(
+                "report.line_finished",
+                lang,
+                user=learner.slack_user_id,
+                login=login,
+                since=self._when(learner.finished_at),
+            )
+        text = self.m(
+            "report.line",
+            lang,
+            flag=self.m("report.stuck_flag", lang) if line.stuck else "",
+            user=learner.slack_user_id,
+            login=login,
+            position=line.position,
+            total=len(report.course.steps),
+            step=line.step.title(lang),
+            since=self._when(line.since),
+            activity=self._when(learner.last_activity_at),
+        )
+        if line.stuck and learner.last_diagnosis:
+            text += self.m("report.diagnosis", lang, diagnosis=escape(learner.last_diagnosis))
+        return text
+
+    def summary(self, report: Report, lang: str, stuck_days: int) -> str:
+        return self.m(
+            "report.summary",
+            lang,
+            total=report.total,
+            finished=report.finished,
+            stuck=len(report.stuck),
+            days=stuck_days,
+        )
+
+    def funnel(self, report: Report, lang: str) -> str:
+        lines = [
+            self.m(
+                "report.funnel_line",
+                lang,
+                position=index,
+                title=stage.step.title(lang),
+                count=stage.at_step,
+                reached=stage.reached,
+            )
+            for index, stage in enumerate(report.funnel, start=1)
+        ]
+        lines.append(self.m("report.finished_line", lang, count=report.finished))
+        return "\n".join(lines)
+
+    def report(
+        self, report: Report, lang: str, stuck_days: int, *, only_stuck: bool = False
+    ) -> Message:
+        title = (
+            self.m("report.title_cohort", lang, cohort=report.cohort)
+            if report.cohort
+            else self.m("report.title", lang)
+        )
+        summary = self.summary(report, lang, stuck_days)
+        if not report.lines:
+            text = self.m("report.empty", lang)
+            return Message(f"{title}\n{text}", [header(title), section(text)])
+        blocks: list[dict[str, Any]] = [header(title), context(summary)]
+        if not only_stuck:
+            blocks.append(
+                section(f"*{self.m('report.funnel', lang)}*\n{self.funnel(report, lang)}")
+            )
+        lines = report.stuck if only_stuck else report.lines
+        if only_stuck and not lines:
+            blocks.append(section(self.m("report.no_stuck", lang)))
+        shown = [self.line(line, report, lang) for line in lines[:MAX_LINES]]
+        blocks.append({"type": "divider"})
+        for start in range(0, len(shown), LINES_PER_SECTION):
+            blocks.append(section("\n".join(shown[start : start + LINES_PER_SECTION])))
+        if len(lines) > MAX_LINES:
+            blocks.append(context(self.m("report.more", lang, count=len(lines) - MAX_LINES)))
+        text = f"{title}\n{summary}\n" + "\n".join(shown[:10])
+        return Message(text, blocks)
+
+    def history(
+        self, user_id: str, events: list[StepEvent] | None, report: Report, lang: str
+    ) -> Message:
+        if events is None:
+            text = self.m("history.unknown", lang, user=user_id)
+            return Message(text, [section(text)])
+        title = self.m("history.title", lang, user=user_id)
+        titles = {s.id: s.title(lang) for s in report.course.all_steps}
+        lines = [
+            self.m(
+                "history.line",
+                lang,
+                when=self._when(e.created_at),
+                step=titles.get(e.step_id, e.step_id),
+                outcome=e.outcome,
+                diagnosis=f" · {escape(e.diagnosis)}" if e.diagnosis else "",
+                source=e.source,
+            )
+            for e in events[-60:]
+        ]
+        blocks = [section(f"*{title}*")]
+        for start in range(0, len(lines), 20):
+            blocks.append(section("\n".join(lines[start : start + 20])))
+        return Message(f"{title}\n" + "\n".join(lines[-10:]), blocks)
+
+    def home(self, report: Report, lang: str, stuck_days: int) -> dict[str, Any]:
+        blocks: list[dict[str, Any]] = [
+            header(self.m("home.staff_title", lang)),
+            context(self.summary(report, lang, stuck_days)),
+            section(self.funnel(report, lang)),
+            {
+                "type": "actions",
+                "elements": [
+                    button(self.m("button.csv", lang), ACTION_STAFF_CSV, "all", style="primary"),
+                ],
+            },
+            {"type": "divider"},
+            header(self.m("home.stuck", lang)),
+        ]
+        if not report.stuck:
+            blocks.append(section(self.m("report.no_stuck", lang)))
+        for line in report.stuck[:20]:
+            blocks.append(
+                {
+                    **section(self.line(line, report, lang)),
+                    "accessory": button(
+                        self.m("button.nudge", lang), ACTION_STAFF_NUDGE, line.learner.slack_user_id
+                    ),
+                }
+            )
+        blocks.append(context(self.m("staff.help", lang)))
+        return {"type": "home", "blocks": blocks[:100]}
