@@ -1,13 +1,194 @@
-"""The weekly digest for the staff channel (filled in by the digest work)."""
+"""The staff's view of the whole cohort, on a schedule: the weekly digest and the reminders.
+
+``post_digest`` writes the digest to ``STAFF_CHANNEL`` (``/prcoach digest now`` calls it too);
+``run_digest_job`` and ``run_nudge_job`` are what the worker (:mod:`bot.serving.worker`)
+runs. Both jobs are safe with several workers: the digest of one scheduled time is claimed
+in the database before it is posted, and each reminder is claimed per learner and period.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.course.reports import LearnerLine, Report
 from bot.slack.delivery import Services
+from bot.slack.staff import send_nudge
+from bot.slack.views.chart import funnel_chart
+from bot.slack.views.render import Message, context, escape, header, section
+from bot.storage.store import SqlLearnerStore
+
+log = logging.getLogger(__name__)
+
+WEEK = timedelta(days=7)
+MAX_PEOPLE = 40  # mentions listed per line; the rest are counted (the CSV has everyone)
+TEXT_LIMIT = 3900  # the plain-text fallback, like the other messages
+ALT_TEXT_LIMIT = 1000  # Slack's limit for an image's alternative text
+
+
+def digest_message(services: Services, report: Report, now: datetime, lang: str) -> Message:
+    """The digest's words: funnel, who finished in the last 7 days, who is stuck."""
+    m, views = services.renderer.messages, services.staff_views
+    title = m("digest.title", lang)
+    if not report.lines:
+        empty = m("report.empty", lang)
+        return Message(f"{title}\n{empty}", [header(title), section(empty)])
+    summary = views.summary(report, lang, services.settings.stuck_after_days)
+    funnel = f"*{m('report.funnel', lang)}*\n{views.funnel(report, lang)}"
+    finished = sorted(report.finished_since(now - WEEK), key=lambda line: line.since)
+    finished_text = m(
+        "digest.finished_week",
+        lang,
+        people=_people(services, (f"<@{line.learner.slack_user_id}>" for line in finished), lang),
+    )
+    stuck_text = m(
+        "digest.stuck",
+        lang,
+        people=_people(
+            services, (_stuck_person(services, report, line, lang) for line in report.stuck), lang
+        ),
+    )
+    blocks: list[dict[str, Any]] = [
+        header(title),
+        context(summary),
+        section(funnel),
+        section(finished_text),
+        section(stuck_text),
+    ]
+    text = "\n".join((title, summary, funnel, finished_text, stuck_text))
+    if len(text) > TEXT_LIMIT:
+        text = text[: TEXT_LIMIT - 1] + "…"
+    return Message(text, blocks)
+
+
+def _people(services: Services, people: Iterable[str], lang: str) -> str:
+    everyone = list(people)
+    if not everyone:
+        return services.renderer.messages("digest.nobody", lang)
+    text = ", ".join(everyone[:MAX_PEOPLE])
+    if len(everyone) > MAX_PEOPLE:
+        more = len(everyone) - MAX_PEOPLE
+        text += " " + services.renderer.messages("report.more", lang, count=more)
+    return text
+
+
+def _stuck_person(services: Services, report: Report, line: LearnerLine, lang: str) -> str:
+    zone = ZoneInfo(services.settings.timezone)
+    assert line.step is not None  # finished learners are never stuck
+    return services.renderer.messages(
+        "digest.stuck_person",
+        lang,
+        user=line.learner.slack_user_id,
+        position=line.position,
+        total=len(report.course.steps),
+        step=escape(line.step.title(lang)),
+        since=line.since.astimezone(zone).strftime("%d/%m"),
+    )
 
 
 def post_digest(services: Services, client: WebClient, now: datetime) -> None:
-    raise NotImplementedError("the weekly digest is being written")
+    """Post the digest to the staff channel, then the funnel chart beside it.
+
+    The text goes first, on its own: if the picture cannot be uploaded (a missing
+    ``files:write`` scope, Slack's file service down), the staff still get the digest.
+    A failure to post the text raises :class:`SlackApiError` to the caller.
+    """
+    settings = services.settings
+    channel = settings.staff_channel
+    if not channel:
+        log.warning("no STAFF_CHANNEL: the digest was not posted")
+        return
+    lang = settings.default_language
+    report = services.desk.report()
+    message = digest_message(services, report, now, lang)
+    client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+    log.info(
+        "digest posted to %s: %d learners, %d finished this week, %d stuck",
+        channel,
+        report.total,
+        len(report.finished_since(now - WEEK)),
+        len(report.stuck),
+    )
+    if not report.lines:
+        return  # nothing to draw
+    day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    title = services.renderer.messages("digest.chart_title", lang)
+    alt = services.staff_views.funnel(report, lang)
+    try:
+        client.files_upload_v2(
+            channel=channel,
+            file=funnel_chart(report, lang, f"{title} · {day}"),
+            filename=f"prcoach-funnel-{day}.png",
+            title=title,
+            alt_txt=alt[:ALT_TEXT_LIMIT],
+        )
+    except SlackApiError as error:
+        log.warning("could not upload the digest's chart: %s", error.response.get("error"))
+    except (SlackClientError, OSError) as error:
+        log.warning("could not upload the digest's chart: %s", error)
+
+
+def run_digest_job(
+    services: Services, client: WebClient, store: SqlLearnerStore, due: datetime
+) -> bool:
+    """The scheduled digest of ``due``: posted by whichever worker claims it first.
+
+    ``due`` is the schedule's time (the same in every worker), not the clock's. True when
+    this call posted it. The claim comes first, so a digest is never posted twice; if
+    posting then fails, that week's digest is lost, and the log says how to post it by hand.
+    """
+    if not services.settings.staff_channel:
+        log.warning("digest of %s skipped: STAFF_CHANNEL is not set", due.isoformat())
+        return False
+    key = f"job:digest:{due.isoformat()}"
+    if not store.claim_delivery(key):
+        log.info("digest of %s already posted by another worker", due.isoformat())
+        return False
+    try:
+        post_digest(services, client, due)
+    except (SlackClientError, OSError) as error:
+        cause = error.response.get("error") if isinstance(error, SlackApiError) else error
+        log.error(
+            "digest of %s not posted (%s); staff can post it with `/prcoach digest now`",
+            due.isoformat(),
+            cause,
+        )
+        return False
+    return True
+
+
+def run_nudge_job(services: Services, client: WebClient, now: datetime) -> int:
+    """Remind every learner due for a nudge at ``now``; returns how many were reminded.
+
+    Each reminder is claimed first (exactly one worker wins a learner for a period); a Slack
+    failure for one learner is logged and the others still get theirs.
+    """
+    desk = services.desk
+    due = desk.due_for_nudge(now)
+    sent = failed = 0
+    for learner in due:
+        if not desk.claim_nudge(learner, now):
+            continue  # another worker reminded them during this period
+        try:
+            send_nudge(services, client, learner)
+        except SlackApiError as error:
+            failed += 1
+            log.warning(
+                "could not remind %s: Slack answered %s",
+                learner.slack_user_id,
+                error.response.get("error"),
+            )
+        except Exception:
+            failed += 1
+            log.exception("could not remind %s", learner.slack_user_id)
+        else:
+            sent += 1
+    level = logging.INFO if due else logging.DEBUG
+    log.log(level, "reminders: %d sent, %d failed, %d due", sent, failed, len(due))
+    return sent
