@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--lang", choices=("en", "fr"), help="language of the console learner")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("check-config", help="validate the settings and the course, then exit")
+    sub.add_parser("worker", help="run the scheduled jobs: the weekly digest and reminders")
     args = parser.parse_args(argv)
     command = args.command or "serve"
 
@@ -81,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             from bot.storage.database import migrate
 
             migrate(settings.database_url)
+            return 0
+        if command == "worker":
+            from bot.serving.worker import run_worker
+
+            run_worker(settings)
             return 0
         if command == "check-config":
             from bot.wiring import load_content

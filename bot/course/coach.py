@@ -206,7 +206,7 @@ class Coach:
             return self._unavailable(learner, step, trouble, source)
         if relink and result.done:
             # A new account owns none of the old fork, branch or pull request.
-            learner = self.store.restart(learner.id, step.id, keep_login=False)
+            learner = self.store.restart(learner.id, step.id, keep_login=False, source=source)
         return self._record(learner, step, result, source)
 
     def _record(self, learner: Learner, step: Step, result: CheckResult, source: str) -> r.Answer:
@@ -303,7 +303,7 @@ class Coach:
         first = self.course.first
         following = self.course.next_after(first.id) if keep else None
         learner = self.store.restart(
-            learner.id, following.id if following else first.id, keep_login=keep
+            learner.id, following.id if following else first.id, keep_login=keep, source=source
         )
         return r.Answer(learner, (r.Notice("restart.done"), self._card(learner)), changed=True)
 

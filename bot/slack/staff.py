@@ -90,12 +90,7 @@ def handle_staff(
         if not users:
             reply(_notice(services, lang, "nudge.usage"))
         for user_id in users:
-            learner = services.coach.store.find(person.team_id, user_id)
-            if learner is None or learner.finished:
-                reply(_notice(services, lang, "nudge.not_learner", user=user_id))
-            else:
-                send_nudge(services, client, learner)
-                reply(_notice(services, lang, "nudge.sent", user=user_id))
+            _nudge(services, client, person.team_id, user_id, lang, reply)
     elif intent.action is Action.DIGEST:
         from bot.slack.digest import post_digest
 
@@ -208,6 +203,17 @@ def _channel_members(client: WebClient, channel_id: str) -> list[str]:
             return members
 
 
+def _nudge(
+    services: Services, client: WebClient, team_id: str, user_id: str, lang: str, reply: Reply
+) -> None:
+    learner = services.coach.store.find(team_id, user_id)
+    if learner is None or learner.finished:
+        reply(_notice(services, lang, "nudge.not_learner", user=user_id))
+        return
+    send_nudge(services, client, learner)
+    reply(_notice(services, lang, "nudge.sent", user=user_id))
+
+
 def welcome_invited(services: Services, client: WebClient, learner: Learner) -> None:
     """The welcome DM that starts an invited person's journey."""
     coach = services.coach
@@ -255,10 +261,4 @@ def handle_staff_button(
         send_csv(services, client, person.user_id, None, lang)
         reply(_notice(services, lang, "csv.sent"))
         return
-    user_id = str(action.get("value", ""))
-    learner = services.coach.store.find(person.team_id, user_id)
-    if learner is None or learner.finished:
-        reply(_notice(services, lang, "nudge.not_learner", user=user_id))
-        return
-    send_nudge(services, client, learner)
-    reply(_notice(services, lang, "nudge.sent", user=user_id))
+    _nudge(services, client, person.team_id, str(action.get("value", "")), lang, reply)

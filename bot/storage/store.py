@@ -179,14 +179,14 @@ class SqlLearnerStore:
                     learner_id=learner_id,
                     step_id=step_id,
                     outcome=kind,
-                    diagnosis=None,
-                    facts={},
                     source=source,
                     created_at=now,
                 )
             )
 
-    def restart(self, learner_id: int, first_step: str, *, keep_login: bool) -> Learner:
+    def restart(
+        self, learner_id: int, first_step: str, *, keep_login: bool, source: str = "learner"
+    ) -> Learner:
         """Start over (history is kept). With ``keep_login`` the link step stays done."""
         now = utcnow()
         with self._transaction() as session:
@@ -204,9 +204,7 @@ class SqlLearnerStore:
                     learner_id=learner_id,
                     step_id=first_step,
                     outcome="restart",
-                    diagnosis=None,
-                    facts={},
-                    source="learner",
+                    source=source,
                     created_at=now,
                 )
             )

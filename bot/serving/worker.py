@@ -1,0 +1,188 @@
+"""The worker process (``python -m bot worker``, the Procfile's ``worker:`` line).
+
+It runs the staff's scheduled jobs: the weekly digest at ``DIGEST_CRON`` in ``TIMEZONE``, and
+reminders every 15 minutes. Several workers may run at once (a platform restarting one, two
+dynos by mistake): each job claims its work in the database, so nothing is sent twice.
+SIGTERM (what platforms send to stop a process) lets a running job finish, then exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_SCHEDULER_START, SchedulerEvent
+from apscheduler.executors.base import run_job
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import ConfigError
+from bot.settings import HELP, Settings
+from bot.slack.app import make_web_client
+from bot.slack.digest import run_digest_job, run_nudge_job
+from bot.storage.database import migrate
+from bot.wiring import Parts, build
+
+log = logging.getLogger(__name__)
+
+NUDGE_EVERY_MINUTES = 15
+DIGEST_GRACE = 3600  # a digest up to an hour late (worker restarting at 9:00) is still posted
+NUDGE_GRACE = 600
+
+
+class _Run:
+    """One run of a job, as :func:`run_job` sees it, with ``due`` added to its arguments."""
+
+    def __init__(self, job: Job, due: datetime) -> None:
+        self._job = job
+        self.kwargs = {**job.kwargs, "due": due}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
+class ScheduledTimeExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, except that each run gets ``due=<its scheduled time>``.
+
+    A job started at 9:00:00.004 gets ``due=9:00:00``, in every worker: the digest's claim
+    key comes from it, so two workers claim the same key and only one posts.
+    """
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        def runs() -> list[Any]:
+            events: list[Any] = []
+            for due in run_times:
+                events += run_job(_Run(job, due), job._jobstore_alias, [due], self._logger.name)
+            return events
+
+        def done(future: Any) -> None:
+            error = future.exception()
+            if error is not None:
+                self._run_job_error(job.id, error, error.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(runs).add_done_callback(done)
+
+
+def make_scheduler(
+    settings: Settings, kind: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
+    return kind(
+        timezone=settings.timezone,
+        executors={"default": ScheduledTimeExecutor(max_workers=2)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+
+
+def add_jobs(scheduler: BaseScheduler, settings: Settings, parts: Parts, client: WebClient) -> None:
+    services, store = parts.services, parts.store
+
+    # ``due`` is filled in by ScheduledTimeExecutor with the run's scheduled time.
+    def digest(due: datetime | None = None) -> None:
+        if due is None:
+            raise RuntimeError("the digest job needs ScheduledTimeExecutor (see make_scheduler)")
+        run_digest_job(services, client, store, due)
+
+    def nudges(due: datetime | None = None) -> None:
+        # Reminders follow the clock (daytime, idle for N days), not the schedule.
+        run_nudge_job(services, client, datetime.now(UTC))
+
+    scheduler.add_job(
+        digest,
+        CronTrigger.from_crontab(settings.digest_cron, timezone=settings.timezone),
+        id="digest",
+        name="weekly digest",
+        misfire_grace_time=DIGEST_GRACE,
+    )
+    scheduler.add_job(
+        nudges,
+        IntervalTrigger(minutes=NUDGE_EVERY_MINUTES, timezone=settings.timezone),
+        id="nudges",
+        name="reminders",
+        misfire_grace_time=NUDGE_GRACE,
+    )
+
+
+def _check_slack(settings: Settings, client: WebClient) -> None:
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN",
+            f"SLACK_BOT_TOKEN is not set. It is {HELP['SLACK_BOT_TOKEN']}.",
+        )
+    try:
+        identity = client.auth_test()
+        log.info(
+            "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
+        )
+    except SlackApiError as error:
+        if error.response.get("error") in ("invalid_auth", "not_authed", "account_inactive"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN",
+                "SLACK_BOT_TOKEN was refused by Slack (invalid_auth). Copy "
+                "the Bot User OAuth Token again from the Slack app page → OAuth & Permissions.",
+            ) from None
+        log.warning("Slack auth.test failed (%s); starting anyway", error.response.get("error"))
+    except OSError as error:
+        log.warning("Slack is unreachable for now (%s); starting anyway", type(error).__name__)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run the scheduled jobs until SIGTERM or SIGINT."""
+    scheduler = make_scheduler(settings)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker stopping (%s): letting a running job finish", signal.Signals(signum).name)
+        stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def started(_event: SchedulerEvent) -> None:
+        if stopping.is_set():  # the signal came just as the scheduler was starting
+            scheduler.shutdown(wait=False)
+            return
+        log.info(
+            "worker started: next digest %s ('%s' in %s), reminders every %d minutes",
+            _next_run(scheduler, "digest"),
+            settings.digest_cron,
+            settings.timezone,
+            NUDGE_EVERY_MINUTES,
+        )
+
+    # First of all, so that a stop during the start-up (migrations…) is clean too.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    client = make_web_client(settings)
+    _check_slack(settings, client)
+    migrate(settings.database_url)
+    parts = build(settings)
+    if settings.log_level != "DEBUG":
+        # "Running job…" every 15 minutes says nothing the jobs' own lines do not.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    add_jobs(scheduler, settings, parts, client)
+    scheduler.add_listener(started, EVENT_SCHEDULER_START)
+    if not settings.staff_channel:
+        log.warning("STAFF_CHANNEL is not set: no weekly digest, reminders only")
+    if not stopping.is_set():
+        scheduler.start()  # returns once stop() has shut the scheduler down
+    log.info("worker stopped")
+
+
+def _next_run(scheduler: BaseScheduler, job_id: str) -> str:
+    job = scheduler.get_job(job_id)
+    when = job.next_run_time if job else None
+    return when.isoformat(timespec="minutes") if when else "never"
