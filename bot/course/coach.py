@@ -110,6 +110,31 @@ class Coach:
         """Never welcomed nor checked anything: their first message deserves the welcome."""
         return learner.github_login is None and not self.store.history(learner.id)
 
+    def recheck(self, learner: Learner, source: str) -> r.Answer | None:
+        """Check again on the learner's behalf (a webhook, the background job).
+
+        Returns the answer only when the step got done: nobody wants an unasked "not yet".
+        GitHub being unavailable is left for the next occasion.
+        """
+        if learner.finished or not learner.github_login:
+            return None
+        step = self._current(learner)
+        if step.check == "github_account":
+            return None
+        context = CheckContext(learner.github_login, learner.facts, step.params)
+        try:
+            result = self.checker.run(step.check, context)
+        except GitHubUnavailable as trouble:
+            log.info("recheck of learner %s postponed: %s", learner.id, trouble.cause)
+            return None
+        if not result.done:
+            return None
+        answer = self._record(learner, step, result, source)
+        moved = answer.learner is not None and (
+            answer.learner.current_step != learner.current_step or answer.learner.finished
+        )
+        return answer if moved else None
+
     def reminder(self, learner: Learner) -> r.Answer:
         """A nudge: where they are, with the step's buttons."""
         card = self._card(learner)

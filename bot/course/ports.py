@@ -37,6 +37,8 @@ class LearnerStore(Protocol):
 
     def get(self, learner_id: int) -> Learner: ...
 
+    def find_by_login(self, github_login: str) -> list[Learner]: ...
+
     def enroll(
         self,
         team_id: str,

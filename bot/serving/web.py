@@ -12,9 +12,12 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from bot.github.webhooks import Delivery
+from bot.serving.github_webhook import GitHubWebhook
 from bot.serving.wsgi import WSGIApp, make_wsgi_app
 from bot.settings import Settings
 from bot.slack.app import build_app
+from bot.slack.progress import announce_for_logins
 from bot.wiring import build
 
 log = logging.getLogger(__name__)
@@ -23,7 +26,17 @@ log = logging.getLogger(__name__)
 def create_wsgi_app(settings: Settings) -> WSGIApp:
     parts = build(settings)
     slack_app = build_app(parts.services, parts.store.claim_delivery)
-    return make_wsgi_app(slack_app, parts.store.ping)
+
+    def act(delivery: Delivery) -> None:
+        announce_for_logins(parts.services, slack_app.client, delivery.logins, "webhook")
+
+    webhook = GitHubWebhook(
+        settings.github_webhook_secret.reveal(),
+        settings.practice_repo,
+        parts.store.claim_delivery,
+        act,
+    )
+    return make_wsgi_app(slack_app, parts.store.ping, webhook)
 
 
 class _Gunicorn(BaseApplication):

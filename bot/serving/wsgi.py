@@ -23,7 +23,9 @@ def _json(start_response: Callable[..., Any], status: str, payload: dict[str, An
     return [body]
 
 
-def make_wsgi_app(slack_app: App, healthy: Callable[[], bool]) -> WSGIApp:
+def make_wsgi_app(
+    slack_app: App, healthy: Callable[[], bool], github_webhook: WSGIApp | None = None
+) -> WSGIApp:
     slack = SlackRequestHandler(slack_app, path="/slack/events")
 
     def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -35,6 +37,8 @@ def make_wsgi_app(slack_app: App, healthy: Callable[[], bool]) -> WSGIApp:
         ("POST", "/slack/events"): slack,
         ("GET", "/healthz"): healthz,
     }
+    if github_webhook is not None:
+        routes[("POST", "/github/webhook")] = github_webhook
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         key = (environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"))

@@ -22,6 +22,7 @@ GITHUB_TOKEN = "ghp_testtoken0000000000000000000000000000"
 PRACTICE_REPO = "eig/practice"
 STAFF_USER = "USTAFF01"
 STAFF_CHANNEL = "CSTAFF01"
+WEBHOOK_SECRET = "It's a Secret to Everybody"
 
 
 def procfile_command(process: str = "web") -> list[str]:
@@ -59,6 +60,7 @@ def bot_environment(
         "DATABASE_URL": database_url,
         "STAFF_USER_IDS": STAFF_USER,
         "STAFF_CHANNEL": STAFF_CHANNEL,
+        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WEB_CONCURRENCY": "2",
     }
     env.update(overrides)

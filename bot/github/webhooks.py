@@ -1,0 +1,82 @@
+"""GitHub webhook deliveries: signature, and what a delivery says about our learners.
+
+Only the practice repository's ``fork`` and ``pull_request`` deliveries concern us; each
+names the GitHub accounts whose progress may have moved. Everything else is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# pull_request actions that can move a learner (opened, drafts made ready, merges…).
+PULL_REQUEST_ACTIONS = frozenset({"opened", "reopened", "ready_for_review", "closed", "edited"})
+
+
+class MalformedDelivery(ValueError):
+    """The body is not the JSON GitHub sends."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event: str
+    action: str
+    logins: tuple[str, ...]  # accounts whose progress to re-check
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """``X-Hub-Signature-256``: HMAC-SHA256 of the raw body, compared in constant time."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
+    """What the delivery means for us, or None when it concerns nobody we coach."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedDelivery(f"not JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise MalformedDelivery("not a JSON object")
+    repository = _get(payload, "repository", "full_name")
+    if not isinstance(repository, str) or repository.lower() != upstream.lower():
+        return None
+    action = str(payload.get("action") or "")
+    if event == "fork":
+        login = _get(payload, "forkee", "owner", "login") or _get(payload, "sender", "login")
+        return Delivery(event, action, _logins(login))
+    if event == "pull_request" and action in PULL_REQUEST_ACTIONS:
+        pull = payload.get("pull_request")
+        if not isinstance(pull, dict):
+            raise MalformedDelivery("pull_request event without a pull_request")
+        return Delivery(
+            event,
+            action,
+            _logins(
+                _get(pull, "head", "repo", "owner", "login"),
+                _get(pull, "head", "user", "login"),
+                _get(pull, "user", "login"),
+            ),
+        )
+    return None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _logins(*candidates: Any) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for login in candidates:
+        if isinstance(login, str) and login:
+            seen.setdefault(login.lower(), login)
+    return tuple(seen.values())

@@ -1,0 +1,82 @@
+"""``POST /github/webhook``: verify, deduplicate, answer at once, act in the background.
+
+GitHub waits 10 seconds at most; the re-check (GitHub API calls, then a Slack message)
+runs after the answer, on a small pool of threads owned by this handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bot.github.webhooks import Delivery, MalformedDelivery, parse_delivery, signature_ok
+
+log = logging.getLogger(__name__)
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+class GitHubWebhook:
+    def __init__(
+        self,
+        secret: str,
+        upstream: str,
+        claim: Callable[[str], bool],
+        act: Callable[[Delivery], None],
+        *,
+        workers: int = 4,
+    ) -> None:
+        self._secret = secret
+        self._upstream = upstream
+        self._claim = claim
+        self._act = act
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        def answer(status: str, text: str) -> list[bytes]:
+            body = text.encode()
+            start_response(
+                status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if not 0 < length <= MAX_BODY:
+            return answer("400 Bad Request", "no body")
+        body = environ["wsgi.input"].read(length)
+        if not self._secret:
+            log.warning("GitHub webhook refused: GITHUB_WEBHOOK_SECRET is not set")
+            return answer("403 Forbidden", "webhooks are not configured")
+        if not signature_ok(self._secret, body, environ.get("HTTP_X_HUB_SIGNATURE_256")):
+            log.warning("GitHub webhook refused: bad or missing X-Hub-Signature-256")
+            return answer("401 Unauthorized", "bad signature")
+
+        event = environ.get("HTTP_X_GITHUB_EVENT", "")
+        delivery_id = environ.get("HTTP_X_GITHUB_DELIVERY", "")
+        if event == "ping":
+            return answer("200 OK", "pong")
+        try:
+            delivery = parse_delivery(event, body, self._upstream)
+        except MalformedDelivery as error:
+            log.warning("GitHub delivery %s (%s) is malformed: %s", delivery_id, event, error)
+            return answer("400 Bad Request", "malformed delivery")
+        if delivery is None or not delivery.logins:
+            return answer("202 Accepted", "ignored")
+        if delivery_id and not self._claim(f"github:{delivery_id}"):
+            log.info("GitHub delivery %s already handled", delivery_id)
+            return answer("200 OK", "already handled")
+        self._pool.submit(self._run, delivery, delivery_id)
+        return answer("202 Accepted", "accepted")
+
+    def _run(self, delivery: Delivery, delivery_id: str) -> None:
+        try:
+            self._act(delivery)
+        except Exception:
+            # Nobody waits on this thread: the log is where the cause must be.
+            log.exception("GitHub delivery %s (%s) failed", delivery_id, delivery.event)
