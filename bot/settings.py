@@ -25,6 +25,8 @@ LANGUAGES = ("en", "fr")
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_ID_RE = re.compile(r"^[1-9][0-9]{0,17}$")  # GitHub's numeric IDs (App ID, installation ID)
+_PEM_BEGIN = "-----BEGIN"
 
 
 class Secret:
@@ -64,7 +66,17 @@ HELP: dict[str, str] = {
     "SLACK_API_URL": "where Slack's Web API lives; keep the default https://slack.com/api/",
     "GITHUB_TOKEN": "lets the bot read learners' public repositories through the GitHub API. "
     "github.com → Settings → Developer settings → Personal access tokens (fine-grained, "
-    "public repositories read-only)",
+    "public repositories read-only). Not needed when the bot runs as a GitHub App "
+    "(GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY)",
+    "GITHUB_APP_ID": "optional; the bot authenticates as this GitHub App instead of with "
+    "GITHUB_TOKEN. github.com → Settings (or the organisation's settings) → Developer settings → "
+    "GitHub Apps → your app → General → About → App ID (a number, not the Client ID)",
+    "GITHUB_APP_PRIVATE_KEY": "the GitHub App's private key: the text of the .pem file (\\n for "
+    "line breaks is fine) or the path of the .pem file. Your app's page → General → Private keys "
+    "→ Generate a private key",
+    "GITHUB_APP_INSTALLATION_ID": "optional; which installation of the GitHub App to act as, a "
+    "number. Empty: the app's installation on PRACTICE_REPO, found at start. The account's "
+    "Settings → GitHub Apps → Configure next to the app: the number at the end of the address",
     "GITHUB_API_URL": "GitHub's API; https://api.github.com, or https://HOST/api/v3 for "
     "GitHub Enterprise Server",
     "GITHUB_URL": "GitHub's website, used in links; derived from GITHUB_API_URL when unset",
@@ -91,6 +103,8 @@ HELP: dict[str, str] = {
     "(default 2)",
     "DIGEST_CRON": "when the weekly digest is posted, as a cron line "
     "(minute hour day month weekday; default '0 9 * * 1', Monday 9:00)",
+    "RETENTION_DAYS": "days after a learner's last activity before their data is erased "
+    "(default 365)",
     "TIMEZONE": "the cohort's time zone, for the digest and to never nudge at night "
     "(default Europe/Paris)",
 }
@@ -123,10 +137,20 @@ class Settings:
     nudge_after_days: int = 2
     digest_cron: str = "0 9 * * 1"
     timezone: str = "Europe/Paris"
+    retention_days: int = 365
+    # Set: the bot authenticates as this GitHub App, and github_token is not used.
+    github_app_id: int | None = None
+    github_app_private_key: Secret = field(default_factory=lambda: Secret(""))  # PEM text
+    github_app_installation_id: int | None = None  # None: the one on the practice repository
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def github_app(self) -> bool:
+        """Whether the bot authenticates as a GitHub App rather than with GITHUB_TOKEN."""
+        return self.github_app_id is not None
 
     def is_staff(self, slack_user_id: str) -> bool:
         return slack_user_id in self.staff_user_ids
@@ -196,6 +220,9 @@ def load_settings(
     slack_api_url = r.url("SLACK_API_URL", "https://slack.com/api/")
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
+    app_id, private_key, installation_id = _github_app(r)
+    # A GitHub App replaces the token; the token is still read so that logs can hide it.
+    github_token = r.get("GITHUB_TOKEN") if app_id else r.required("GITHUB_TOKEN")
     github_api_url = r.url("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     github_url = r.url("GITHUB_URL", _web_url_from_api(github_api_url)).rstrip("/")
 
@@ -250,7 +277,7 @@ def load_settings(
         slack_signing_secret=Secret(signing_secret),
         slack_app_token=Secret(app_token),
         slack_api_url=slack_api_url,
-        github_token=Secret(r.required("GITHUB_TOKEN")),
+        github_token=Secret(github_token),
         github_api_url=github_api_url,
         github_url=github_url,
         github_webhook_secret=Secret(r.get("GITHUB_WEBHOOK_SECRET")),
@@ -269,7 +296,71 @@ def load_settings(
         nudge_after_days=_days(r, "NUDGE_AFTER_DAYS", "2"),
         digest_cron=_cron(r.get("DIGEST_CRON", "0 9 * * 1")),
         timezone=_timezone(r.get("TIMEZONE", "Europe/Paris")),
+        retention_days=_days(r, "RETENTION_DAYS", "365", most=3650),
+        github_app_id=app_id,
+        github_app_private_key=Secret(private_key),
+        github_app_installation_id=installation_id,
     )
+
+
+def _github_app(r: _Reader) -> tuple[int | None, str, int | None]:
+    """GITHUB_APP_ID, the PEM of GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID."""
+    app_text = r.get("GITHUB_APP_ID")
+    key_text = r.get("GITHUB_APP_PRIVATE_KEY")
+    installation_text = r.get("GITHUB_APP_INSTALLATION_ID")
+    if not app_text:
+        for name, given in (
+            ("GITHUB_APP_PRIVATE_KEY", key_text),
+            ("GITHUB_APP_INSTALLATION_ID", installation_text),
+        ):
+            if given:
+                raise _fail("GITHUB_APP_ID", f"is not set, but {name} is")
+        return None, "", None
+    if not _ID_RE.match(app_text):
+        raise _fail("GITHUB_APP_ID", f"is {app_text!r}, not a number")
+    if not key_text:
+        raise _fail("GITHUB_APP_PRIVATE_KEY", "is not set, but GITHUB_APP_ID is")
+    if installation_text and not _ID_RE.match(installation_text):
+        raise _fail("GITHUB_APP_INSTALLATION_ID", f"is {installation_text!r}, not a number")
+    installation_id = int(installation_text) if installation_text else None
+    return int(app_text), _private_key(key_text), installation_id
+
+
+def _private_key(text: str) -> str:
+    """The PEM of GITHUB_APP_PRIVATE_KEY, given as PEM text or as the path of a .pem file.
+
+    Hosting platforms often keep a multi-line value on one line with literal ``\\n``: those
+    become line breaks again. The key is loaded here so that a truncated or wrong key is
+    reported at start, naming the variable, rather than at the first learner's check.
+    """
+    name = "GITHUB_APP_PRIVATE_KEY"
+    if _PEM_BEGIN in text:
+        pem, holds = text.replace("\\r", "").replace("\\n", "\n"), "holds"
+    else:
+        try:
+            pem = Path(text).expanduser().read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            raise _fail(
+                name, "is neither a PEM private key (-----BEGIN …) nor the path of a readable file"
+            ) from None
+        if _PEM_BEGIN not in pem:
+            raise _fail(name, f"points to {text}, a file without a PEM private key")
+        holds = f"points to {text}, which holds"
+    pem = pem.replace("\r", "").strip() + "\n"
+
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise _fail(name, f"{holds} a key protected by a passphrase; GitHub's has none") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise _fail(name, f"{holds} no valid PEM private key (cut short or altered?)") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise _fail(name, f"{holds} a key that is not RSA, unlike GitHub Apps' keys")
+    return pem
 
 
 def _flag(r: _Reader, name: str, default: str) -> bool:
@@ -279,10 +370,10 @@ def _flag(r: _Reader, name: str, default: str) -> bool:
     return text in ("true", "1", "yes", "on")
 
 
-def _days(r: _Reader, name: str, default: str) -> int:
+def _days(r: _Reader, name: str, default: str, *, most: int = 365) -> int:
     text = r.get(name, default)
-    if not text.isdigit() or not 1 <= int(text) <= 365:
-        raise _fail(name, f"is {text!r}, not a number of days (1–365)")
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise _fail(name, f"is {text!r}, not a number of days (1–{most})")
     return int(text)
 
 

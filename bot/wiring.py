@@ -13,7 +13,7 @@ from bot.course.glossary import Glossary, load_glossary
 from bot.course.messages import load_messages
 from bot.course.staff import StaffDesk
 from bot.github.checks import GitHubChecks
-from bot.github.client import make_github
+from bot.github.client import make_github_for
 from bot.settings import Settings
 from bot.slack.delivery import Services
 from bot.slack.views.render import Renderer
@@ -46,9 +46,7 @@ def build(settings: Settings) -> Parts:
     messages = load_messages()
     engine = create_database_engine(settings.database_url)
     store = SqlLearnerStore(session_factory(engine))
-    github = make_github(
-        settings.github_api_url, settings.github_token.reveal(), timeout=settings.github_timeout
-    )
+    github = make_github_for(settings)  # GITHUB_TOKEN, or the GitHub App's installation
     coach = Coach(
         course,
         glossary,
@@ -57,6 +55,7 @@ def build(settings: Settings) -> Parts:
         default_language=settings.default_language,
         staff_channel=settings.staff_channel,
         is_staff=settings.is_staff,
+        retention_days=settings.retention_days,
     )
     site = Site(settings.github_url, settings.practice_repo)
     renderer = Renderer(course, glossary, messages, site)
@@ -66,6 +65,7 @@ def build(settings: Settings) -> Parts:
         stuck_after=timedelta(days=settings.stuck_after_days),
         nudge_after=timedelta(days=settings.nudge_after_days),
         timezone=settings.timezone,
+        retention=timedelta(days=settings.retention_days),
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
     return Parts(Services(settings, coach, renderer, desk, staff_views), store)

@@ -6,6 +6,7 @@ Slack listeners and the console parse what the person did into an :class:`Intent
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Coach:
         default_language: str = "en",
         staff_channel: str | None = None,
         is_staff: Callable[[str], bool] = lambda _user: False,
+        retention_days: int = 365,
     ) -> None:
         self.course = course
         self.glossary = glossary
@@ -55,6 +57,7 @@ class Coach:
         self.default_language = default_language
         self.staff_channel = staff_channel
         self.is_staff = is_staff
+        self.retention_days = retention_days
 
     # -- who is this ------------------------------------------------------------------
 
@@ -164,6 +167,9 @@ class Coach:
             Action.RESTART: self._restart,
             Action.PAUSE: self._pause,
             Action.RESUME: self._pause,
+            Action.PRIVACY: self._privacy,
+            Action.MY_DATA: self._my_data,
+            Action.FORGET_ME: self._forget_me,
             Action.MENU: self._menu,
             Action.UNKNOWN: self._unknown,
         }
@@ -182,7 +188,11 @@ class Coach:
         returning = not self.is_new(learner)
         if not returning:
             self.store.note(learner.id, learner.current_step, WELCOMED, source)
-        replies: list[r.Reply] = [r.Welcome(returning=returning), self._card(learner)]
+        replies: list[r.Reply] = [r.Welcome(returning=returning)]
+        if not returning:
+            # Shown once, at the start: what is kept, who sees it, for how long.
+            replies.append(self._privacy_notice())
+        replies.append(self._card(learner))
         return r.Answer(learner, tuple(replies), changed=not returning)
 
     def _check(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
@@ -336,6 +346,31 @@ class Coach:
         paused = intent.action is Action.PAUSE
         learner = self.store.set_paused(learner.id, paused)
         return r.Answer(learner, (r.Notice("pause.done" if paused else "resume.done"),))
+
+    def _privacy_notice(self) -> r.Notice:
+        return r.Notice("privacy.notice", {"days": self.retention_days})
+
+    def _privacy(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        return r.Answer(learner, (self._privacy_notice(),))
+
+    def _my_data(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        data = self.store.export(learner.id)
+        content = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
+        export = r.FileOut("prcoach-my-data.json", content, "mydata.title")
+        return r.Answer(learner, (r.Notice("mydata.sent"),), files=(export,))
+
+    def _forget_me(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        if not intent.confirmed:
+            return r.Answer(learner, (r.Confirm("forget.confirm", Action.FORGET_ME.value),))
+        language = learner.language
+        self.store.forget(learner.id)
+        log.info("learner %s erased their data", learner.id)
+        return r.Answer(
+            None,
+            (r.Notice("forget.done"),),
+            fallback_language=language,
+            staff_notes=("forget.staff",),
+        )
 
     # -- pieces -----------------------------------------------------------------------
 

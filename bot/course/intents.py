@@ -27,11 +27,15 @@ class Action(StrEnum):
     RESTART = "restart"
     PAUSE = "pause"
     RESUME = "resume"
+    PRIVACY = "privacy"
+    MY_DATA = "my_data"
+    FORGET_ME = "forget_me"
     # Staff only.
     REPORT = "report"
     INVITE = "invite"
     NUDGE = "nudge"
     DIGEST = "digest"
+    PURGE_COHORT = "purge_cohort"
     MENU = "menu"  # nothing understood: show what one can say
     UNKNOWN = "unknown"  # a slash subcommand we do not know
 
@@ -79,9 +83,20 @@ _COMMANDS: dict[str, Action] = {
     "nudge": Action.NUDGE,
     "relancer": Action.NUDGE,
     "digest": Action.DIGEST,
+    # normalize() turns "my-data" into "my data".
+    "privacy": Action.PRIVACY,
+    "confidentialite": Action.PRIVACY,
+    "my data": Action.MY_DATA,
+    "mes donnees": Action.MY_DATA,
+    "forget me": Action.FORGET_ME,
+    "oubliez moi": Action.FORGET_ME,
+    "oublie moi": Action.FORGET_ME,
+    "purge cohort": Action.PURGE_COHORT,
 }
 
-STAFF_ACTIONS = frozenset({Action.REPORT, Action.INVITE, Action.NUDGE, Action.DIGEST})
+STAFF_ACTIONS = frozenset(
+    {Action.REPORT, Action.INVITE, Action.NUDGE, Action.DIGEST, Action.PURGE_COHORT}
+)
 
 
 def parse_command(text: str) -> Intent:
@@ -89,7 +104,7 @@ def parse_command(text: str) -> Intent:
     words = text.strip().split(maxsplit=1)
     if not words:
         return Intent(Action.HELP)
-    name = normalize(words[0])
+    name = normalize(words[0])  # "my-data" → "my data"
     argument = words[1].strip() if len(words) > 1 else ""
     action = _COMMANDS.get(name)
     if action is None:

@@ -38,6 +38,7 @@ class Learner:
     name: str | None = None
     paused: bool = False
     nudged_at: datetime | None = None
+    erased_at: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -88,6 +88,14 @@ class LearnerStore(Protocol):
 
     def set_paused(self, learner_id: int, paused: bool) -> Learner: ...
 
+    def export(self, learner_id: int) -> dict[str, Any]:
+        """Every row stored about the learner (right of access)."""
+        ...
+
+    def forget(self, learner_id: int) -> None:
+        """Delete the learner and their history (right to erasure)."""
+        ...
+
 
 class CohortStore(LearnerStore, Protocol):
     """What the staff's views need on top of one learner's store."""
@@ -99,3 +107,7 @@ class CohortStore(LearnerStore, Protocol):
     def idle_learners(self, idle_since: datetime) -> list[Learner]: ...
 
     def claim_nudge(self, learner_id: int, now: datetime, not_since: datetime) -> bool: ...
+
+    def erase_identities(
+        self, *, inactive_before: datetime | None = None, cohort: str | None = None
+    ) -> int: ...

@@ -131,6 +131,15 @@ class StaffAlert:
 
 
 @dataclass(frozen=True)
+class FileOut:
+    """A file for the person (their data export), sent to their direct messages."""
+
+    filename: str
+    content: bytes
+    title_key: str
+
+
+@dataclass(frozen=True)
 class Answer:
     learner: Learner | None
     replies: tuple[Reply, ...]
@@ -139,6 +148,9 @@ class Answer:
     changed: bool = False
     # For people who are not learners (yet): asked for help, refused a staff command.
     fallback_language: str = "en"
+    files: tuple[FileOut, ...] = ()
+    # Short notes for the staff channel that name nobody ("a learner left the course").
+    staff_notes: tuple[str, ...] = ()
 
     @property
     def language(self) -> str:

@@ -43,11 +43,12 @@ class Report:
     generated_at: datetime
     funnel: tuple[FunnelStage, ...]
     finished: int
-    lines: tuple[LearnerLine, ...]  # people who need help first
+    lines: tuple[LearnerLine, ...]  # people who need help first (not the erased)
+    total: int  # everyone counted, the erased included
 
     @property
-    def total(self) -> int:
-        return len(self.lines)
+    def anonymous(self) -> int:
+        return self.total - len(self.lines)
 
     @property
     def stuck(self) -> tuple[LearnerLine, ...]:
@@ -105,7 +106,9 @@ def build_report(
         for index, step in enumerate(steps, start=1)
     )
     finished = sum(1 for line in lines if line.step is None)
-    return Report(course, cohort, now, funnel, finished, tuple(lines))
+    # Erased identities still count in the funnel, never in the list of people.
+    named = tuple(line for line in lines if line.learner.erased_at is None)
+    return Report(course, cohort, now, funnel, finished, named, len(lines))
 
 
 CSV_BASE_HEADER = (

@@ -43,6 +43,7 @@ class StaffDesk:
         stuck_after: timedelta,
         nudge_after: timedelta,
         timezone: str,
+        retention: timedelta = timedelta(days=365),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.course = course
@@ -50,6 +51,7 @@ class StaffDesk:
         self.stuck_after = stuck_after
         self.nudge_after = nudge_after
         self.zone = ZoneInfo(timezone)
+        self.retention = retention
         self.clock = clock
 
     def report(self, cohort: str | None = None) -> Report:
@@ -112,3 +114,10 @@ class StaffDesk:
         """True for exactly one caller per learner and period, even across workers."""
         now = now or self.clock()
         return self.store.claim_nudge(learner.id, now, now - self.nudge_after)
+
+    # -- personal data ------------------------------------------------------------------
+
+    def apply_retention(self, now: datetime | None = None) -> int:
+        """Erase the identity of learners inactive for longer than the retention period."""
+        now = now or self.clock()
+        return self.store.erase_identities(inactive_before=now - self.retention)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -22,6 +22,7 @@ from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -36,8 +37,10 @@ from bot.wiring import Parts, build
 log = logging.getLogger(__name__)
 
 NUDGE_EVERY_MINUTES = 15
-DIGEST_GRACE = 3600  # a digest up to an hour late (worker restarting at 9:00) is still posted
-NUDGE_GRACE = 600
+# A digest up to an hour late is still posted: the process was busy or suspended, or it
+# (re)started just after the time (a deploy at 9:00 on Monday). Later, that week is skipped.
+DIGEST_GRACE = timedelta(hours=1)
+NUDGE_GRACE = timedelta(minutes=10)
 
 
 class _Run:
@@ -78,6 +81,65 @@ class ScheduledTimeExecutor(ThreadPoolExecutor):
         self._pool.submit(runs).add_done_callback(done)
 
 
+# Cron counts days from Sunday (0, and 7 again); APScheduler 3 from Monday, even in
+# CronTrigger.from_crontab (its documented "historical mistake"): "0 9 * * 1", Monday in
+# cron, would be Tuesday there. Days are handed to APScheduler by name instead.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _cron_day(text: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    name = text[:3].lower()
+    if name in _CRON_DAYS:
+        return _CRON_DAYS.index(name)
+    raise ValueError(f"{text!r} is not a day of the week")
+
+
+def cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field (``1-5``, ``0,6``, ``*/2``, ``mon``) as APScheduler names."""
+    if field == "*":
+        return field
+    days: list[int] = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            start, _, end = span.partition("-")
+            first, last = _cron_day(start), _cron_day(end)
+            if last == 0 < first:  # "fri-sun": Sunday closes the week
+                last = 7
+        else:
+            first = _cron_day(span)
+            last = 6 if step else first  # "1/2": from Monday, every other day
+        chosen = range(first, last + 1, int(step) if step else 1)
+        if not chosen:
+            raise ValueError(f"{part!r} names no day")
+        days += chosen
+    return ",".join(dict.fromkeys(_CRON_DAYS[day] for day in days))
+
+
+def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
+    """A CronTrigger reading ``expression`` as cron does, days of the week included."""
+    try:
+        minute, hour, day, month, weekdays = expression.split()
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=cron_weekdays(weekdays),
+            timezone=timezone,
+        )
+    except ValueError as error:
+        raise ConfigError(
+            "DIGEST_CRON",
+            f"DIGEST_CRON is {expression!r}, not a cron line ({error}). It is "
+            f"{HELP['DIGEST_CRON']}.",
+        ) from None
+
+
 def make_scheduler(
     settings: Settings, kind: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
@@ -88,7 +150,24 @@ def make_scheduler(
     )
 
 
-def add_jobs(scheduler: BaseScheduler, settings: Settings, parts: Parts, client: WebClient) -> None:
+def last_fire_time(trigger: CronTrigger, now: datetime, within: timedelta) -> datetime | None:
+    """The trigger's latest time in ``(now - within, now]``, if it had one."""
+    latest = None
+    moment = trigger.get_next_fire_time(None, now - within)
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(microseconds=1))
+    return latest
+
+
+def add_jobs(
+    scheduler: BaseScheduler,
+    settings: Settings,
+    parts: Parts,
+    client: WebClient,
+    now: datetime | None = None,
+) -> None:
+    """The digest on DIGEST_CRON (and the one just missed, if any) and the reminders."""
     services, store = parts.services, parts.store
 
     # ``due`` is filled in by ScheduledTimeExecutor with the run's scheduled time.
@@ -101,19 +180,26 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings, parts: Parts, client:
         # Reminders follow the clock (daytime, idle for N days), not the schedule.
         run_nudge_job(services, client, datetime.now(UTC))
 
-    scheduler.add_job(
-        digest,
-        CronTrigger.from_crontab(settings.digest_cron, timezone=settings.timezone),
-        id="digest",
-        name="weekly digest",
-        misfire_grace_time=DIGEST_GRACE,
-    )
+    trigger = crontab_trigger(settings.digest_cron, settings.timezone)
+    grace = int(DIGEST_GRACE.total_seconds())
+    scheduler.add_job(digest, trigger, id="digest", name="weekly digest", misfire_grace_time=grace)
+    missed = last_fire_time(trigger, now or datetime.now(UTC), DIGEST_GRACE)
+    if missed is not None:
+        # Started just after the digest's time: post it now, unless another worker did.
+        log.info("catching up on the digest of %s", missed.isoformat(timespec="minutes"))
+        scheduler.add_job(
+            digest,
+            DateTrigger(run_date=missed),
+            id="digest-catch-up",
+            name="weekly digest (catching up)",
+            misfire_grace_time=grace,
+        )
     scheduler.add_job(
         nudges,
         IntervalTrigger(minutes=NUDGE_EVERY_MINUTES, timezone=settings.timezone),
         id="nudges",
         name="reminders",
-        misfire_grace_time=NUDGE_GRACE,
+        misfire_grace_time=int(NUDGE_GRACE.total_seconds()),
     )
 
 

@@ -100,6 +100,22 @@ def respond_message(respond: Callable[..., Any], message: Message) -> None:
 def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
     """What comes after the answer: alerts to the staff channel, App Home refresh."""
     settings = services.settings
+    for out in answer.files:
+        if answer.learner is None:
+            continue
+        client.files_upload_v2(
+            channel=answer.learner.dm_channel or open_dm(client, answer.learner.slack_user_id),
+            content=out.content,
+            filename=out.filename,
+            title=services.renderer.messages(out.title_key, answer.language),
+        )
+    for note in answer.staff_notes:
+        if settings.staff_channel:
+            text = services.renderer.messages(note, settings.default_language)
+            try:
+                client.chat_postMessage(channel=settings.staff_channel, text=text)
+            except SlackApiError as error:
+                log.error("could not post to the staff channel: %s", error.response.get("error"))
     for alert in answer.staff_alerts:
         if settings.staff_channel:
             message = services.renderer.staff_alert(alert, settings.default_language)

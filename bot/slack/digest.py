@@ -9,8 +9,7 @@ in the database before it is posted, and each reminder is claimed per learner an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,14 +19,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.course.reports import LearnerLine, Report
 from bot.slack.delivery import Services
 from bot.slack.staff import send_nudge
-from bot.slack.views.chart import funnel_chart
 from bot.slack.views.render import Message, context, escape, header, section
 from bot.storage.store import SqlLearnerStore
 
 log = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
-MAX_PEOPLE = 40  # mentions listed per line; the rest are counted (the CSV has everyone)
+# People named per line, the rest counted (the CSV has everyone): within Slack's 3,000
+# characters a section, a stuck person's line being longer (their step) than a mention.
+MAX_FINISHED, MAX_STUCK = 40, 20
 TEXT_LIMIT = 3900  # the plain-text fallback, like the other messages
 ALT_TEXT_LIMIT = 1000  # Slack's limit for an image's alternative text
 
@@ -45,13 +45,18 @@ def digest_message(services: Services, report: Report, now: datetime, lang: str)
     finished_text = m(
         "digest.finished_week",
         lang,
-        people=_people(services, (f"<@{line.learner.slack_user_id}>" for line in finished), lang),
+        people=_people(
+            services, [f"<@{line.learner.slack_user_id}>" for line in finished], MAX_FINISHED, lang
+        ),
     )
     stuck_text = m(
         "digest.stuck",
         lang,
         people=_people(
-            services, (_stuck_person(services, report, line, lang) for line in report.stuck), lang
+            services,
+            [_stuck_person(services, report, line, lang) for line in report.stuck],
+            MAX_STUCK,
+            lang,
         ),
     )
     blocks: list[dict[str, Any]] = [
@@ -67,13 +72,12 @@ def digest_message(services: Services, report: Report, now: datetime, lang: str)
     return Message(text, blocks)
 
 
-def _people(services: Services, people: Iterable[str], lang: str) -> str:
-    everyone = list(people)
-    if not everyone:
+def _people(services: Services, people: list[str], limit: int, lang: str) -> str:
+    if not people:
         return services.renderer.messages("digest.nobody", lang)
-    text = ", ".join(everyone[:MAX_PEOPLE])
-    if len(everyone) > MAX_PEOPLE:
-        more = len(everyone) - MAX_PEOPLE
+    text = ", ".join(people[:limit])
+    if len(people) > limit:
+        more = len(people) - limit
         text += " " + services.renderer.messages("report.more", lang, count=more)
     return text
 
@@ -117,6 +121,9 @@ def post_digest(services: Services, client: WebClient, now: datetime) -> None:
     )
     if not report.lines:
         return  # nothing to draw
+    # matplotlib takes a second to import: only when there is something to draw.
+    from bot.slack.views.chart import funnel_chart
+
     day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     title = services.renderer.messages("digest.chart_title", lang)
     alt = services.staff_views.funnel(report, lang)
@@ -146,7 +153,8 @@ def run_digest_job(
     if not services.settings.staff_channel:
         log.warning("digest of %s skipped: STAFF_CHANNEL is not set", due.isoformat())
         return False
-    key = f"job:digest:{due.isoformat()}"
+    # In UTC: the same instant gives the same key whatever time zone ``due`` is written in.
+    key = f"job:digest:{due.astimezone(UTC).isoformat()}"
     if not store.claim_delivery(key):
         log.info("digest of %s already posted by another worker", due.isoformat())
         return False

@@ -18,9 +18,10 @@ from slack_sdk.errors import SlackApiError
 from bot.course.coach import Person, language_from_locale
 from bot.course.intents import Action, Intent
 from bot.course.learner import Learner
+from bot.course.replies import Confirm
 from bot.course.staff import Invitee
 from bot.slack.delivery import Services, SlackProfile, open_dm, post, publish_home
-from bot.slack.views.render import Message
+from bot.slack.views.render import Message, escape
 from bot.slack.views.staff import ACTION_STAFF_CSV
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ def handle_staff(
             reply(_notice(services, lang, "nudge.usage"))
         for user_id in users:
             _nudge(services, client, person.team_id, user_id, lang, reply)
+    elif intent.action is Action.PURGE_COHORT:
+        _purge(services, intent, words, lang, reply)
     elif intent.action is Action.DIGEST:
         from bot.slack.digest import post_digest
 
@@ -201,6 +204,28 @@ def _channel_members(client: WebClient, channel_id: str) -> list[str]:
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             return members
+
+
+def _purge(services: Services, intent: Intent, words: list[str], lang: str, reply: Reply) -> None:
+    """End of a programme: erase a cohort's identities, after a confirmation with the count."""
+    cohort = " ".join(words).strip()
+    if not cohort:
+        reply(_notice(services, lang, "purge.usage"))
+        return
+    store = services.coach.store
+    count = store.count_cohort(cohort)
+    if count == 0:
+        reply(_notice(services, lang, "purge.empty", cohort=escape(cohort)))
+        return
+    if not intent.confirmed:
+        confirm = Confirm(
+            "purge.confirm", Action.PURGE_COHORT.value, cohort, {"count": count, "cohort": cohort}
+        )
+        reply(services.renderer.confirm(confirm, lang))
+        return
+    erased = store.erase_identities(cohort=cohort)
+    log.info("staff erased the identities of %s learners of a cohort", erased)
+    reply(_notice(services, lang, "purge.done", cohort=escape(cohort), count=erased))
 
 
 def _nudge(

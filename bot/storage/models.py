@@ -66,6 +66,8 @@ class LearnerRow(Base):
     # The learner asked not to be reminded (/prcoach pause).
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     nudged_at: Mapped[datetime | None]
+    # Identity erased (retention, end of cohort): the row only still counts in statistics.
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

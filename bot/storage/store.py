@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import String, cast, delete, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.storage.models import LearnerRow, ProcessedDelivery, StepEventRow, utcnow
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _learner(row: LearnerRow) -> Learner:
@@ -35,6 +40,7 @@ def _learner(row: LearnerRow) -> Learner:
         name=row.name,
         paused=bool(row.paused),
         nudged_at=row.nudged_at,
+        erased_at=row.erased_at,
     )
 
 
@@ -297,6 +303,74 @@ class SqlLearnerStore:
                 .execution_options(synchronize_session=False)
             )
             return result.rowcount == 1
+
+    # -- personal data -----------------------------------------------------------------
+
+    def export(self, learner_id: int) -> dict[str, Any]:
+        """Every row stored about one learner, as plain JSON-ready data."""
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id)
+            learner = {c.key: _plain(getattr(row, c.key)) for c in LearnerRow.__table__.columns}
+            events = [
+                {c.key: _plain(getattr(e, c.key)) for c in StepEventRow.__table__.columns}
+                for e in row.events
+            ]
+            return {"learner": learner, "step_events": events}
+
+    def forget(self, learner_id: int) -> None:
+        """Delete the learner and their whole history."""
+        with self._transaction() as session:
+            session.execute(delete(StepEventRow).where(StepEventRow.learner_id == learner_id))
+            session.execute(delete(LearnerRow).where(LearnerRow.id == learner_id))
+
+    def erase_identities(
+        self, *, inactive_before: datetime | None = None, cohort: str | None = None
+    ) -> int:
+        """Anonymise learners (identity gone, step counts kept); returns how many."""
+        now = utcnow()
+        with self._transaction() as session:
+            query = select(LearnerRow.id).where(LearnerRow.erased_at.is_(None))
+            if inactive_before is not None:
+                query = query.where(LearnerRow.last_activity_at < inactive_before)
+            if cohort is not None:
+                query = query.where(LearnerRow.cohort == cohort)
+            ids = list(session.scalars(query))
+            if not ids:
+                return 0
+            session.execute(
+                update(LearnerRow)
+                .where(LearnerRow.id.in_(ids))
+                .values(
+                    team_id="",
+                    slack_user_id=literal("erased-") + cast(LearnerRow.id, String(20)),
+                    name=None,
+                    github_login=None,
+                    facts={},
+                    dm_channel=None,
+                    last_diagnosis=None,
+                    erased_at=now,
+                    version=LearnerRow.version + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(StepEventRow)
+                .where(StepEventRow.learner_id.in_(ids))
+                .values(facts={})
+                .execution_options(synchronize_session=False)
+            )
+            return len(ids)
+
+    def count_cohort(self, cohort: str) -> int:
+        with self._transaction() as session:
+            return (
+                session.scalar(
+                    select(func.count(LearnerRow.id)).where(
+                        LearnerRow.cohort == cohort, LearnerRow.erased_at.is_(None)
+                    )
+                )
+                or 0
+            )
 
     def claim_delivery(self, key: str) -> bool:
         """True the first time ``key`` is seen: the caller may act. False for a retry."""

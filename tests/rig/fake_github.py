@@ -18,6 +18,9 @@ Layout of this module:
 * **HTTP** — ``FakeGitHub``: the server, GitHub's protocol behaviour (rate-limit headers,
   ETag/304, Link pagination, redirects of renamed repositories), a request log and fault
   injection, plus the routing table of the REST endpoints.
+* **GitHub Apps** — ``register_app`` installs an app (its RSA public key) on repositories;
+  the fake then checks the app's RS256 JWTs as GitHub does, finds installations and issues
+  installation tokens (``ghs_…``) that expire after ``installation_token_lifetime`` seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import re
+import secrets
+import string
 import threading
 import time
 import traceback
@@ -39,6 +45,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import jwt
 
 Json = dict[str, Any]
 
@@ -1309,6 +1317,39 @@ class Renderer:
             return "CONTRIBUTOR"
         return "FIRST_TIME_CONTRIBUTOR"
 
+    # ------------------------------------------------------------ GitHub Apps
+
+    def installation(self, installation: AppInstallation, app_slug: str) -> Json:
+        """``GET /repos/{owner}/{repo}/installation`` and ``GET /app/installations/{id}``."""
+        account = self._account(installation.account)
+        settings = (
+            f"{HTML_URL}/organizations/{account.login}/settings"
+            if account.is_org
+            else f"{HTML_URL}/settings"
+        )
+        return {
+            "id": installation.id,
+            "client_id": f"Iv1.{installation.app_id:016x}",
+            "account": self.simple_user(account),
+            "repository_selection": "all" if installation.repo_ids is None else "selected",
+            "access_tokens_url": f"{self.api}/app/installations/{installation.id}/access_tokens",
+            "repositories_url": f"{self.api}/installation/repositories",
+            "html_url": f"{settings}/installations/{installation.id}",
+            "app_id": installation.app_id,
+            "app_slug": app_slug,
+            "target_id": account.id,
+            "target_type": account.type,
+            "permissions": dict(installation.permissions),
+            "events": list(installation.events),
+            "created_at": _iso(installation.created_at),
+            "updated_at": _iso(installation.created_at),
+            "single_file_name": None,
+            "has_multiple_single_files": False,
+            "single_file_paths": [],
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+
     # --------------------------------------------------------------- contents
 
     def content_file(self, repo: Repo, path: str, text: str, ref: str) -> Json:
@@ -1369,13 +1410,20 @@ class RequestRecord:
     body: Any = None  # the decoded JSON body, if any
     status: int | None = None  # None when the connection was dropped without an answer
     counted: bool = False  # whether it counted against the rate limit
+    installation_id: int | None = None  # when it carried a token issued to an app installation
 
     @property
     def token(self) -> str | None:
         """The token of ``Authorization: token …`` / ``Bearer …``."""
-        value = next((v for k, v in self.headers.items() if k.lower() == "authorization"), "")
-        scheme, _, token = value.partition(" ")
-        return token if scheme.lower() in ("token", "bearer") and token else None
+        return _auth_token(self.headers)
+
+
+def _auth_token(
+    headers: Mapping[str, str], schemes: tuple[str, ...] = ("token", "bearer")
+) -> str | None:
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.partition(" ")
+    return token if scheme.lower() in schemes and token else None
 
 
 @dataclass
@@ -1437,7 +1485,51 @@ class _Faults:
 
 
 _Endpoint = Callable[..., _Response]
+# GitHub's default for a GitHub App that only reads (and what the README asks for).
+APP_PERMISSIONS = {"metadata": "read", "contents": "read", "pull_requests": "read"}
+_ACCESS = ("read", "write", "admin")  # weakest to strongest
+
+
+@dataclass
+class AppInstallation:
+    """A GitHub App installed on one account, for all its repositories or selected ones."""
+
+    id: int
+    app_id: int
+    account: str  # the login of the user or organization
+    repo_ids: list[int] | None  # None: all the account's repositories
+    permissions: dict[str, str]
+    events: list[str]
+    created_at: datetime
+
+    def covers(self, repo: Repo) -> bool:
+        owned = repo.owner.lower() == self.account.lower()
+        return owned and (self.repo_ids is None or repo.id in self.repo_ids)
+
+
+@dataclass
+class App:
+    id: int
+    slug: str
+    public_key_pem: str
+    installations: dict[int, AppInstallation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstallationToken:
+    """A token issued by ``POST /app/installations/{id}/access_tokens``."""
+
+    token: str
+    installation_id: int
+    expires_at: int  # epoch seconds
+    permissions: dict[str, str]
+
+    def expired(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.expires_at
+
+
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+_INSTALLATION = r"/app/installations/(?P<installation_id>[0-9]+)"
 
 
 class FakeGitHub:
@@ -1461,6 +1553,9 @@ class FakeGitHub:
         ("GET", _REPO + r"/pulls", "list_pulls"),
         ("GET", _REPO + r"/pulls/(?P<number>[0-9]+)", "get_pull"),
         ("GET", _REPO + r"/contents(?:/(?P<path>.*))?", "get_contents"),
+        ("GET", _REPO + r"/installation", "get_repo_installation"),
+        ("GET", _INSTALLATION, "get_app_installation"),
+        ("POST", _INSTALLATION + r"/access_tokens", "create_installation_token"),
     )
 
     def __init__(
@@ -1470,7 +1565,11 @@ class FakeGitHub:
         self.token_user = token_user  # the account behind any token (GET /user, forks)
         self._initial = (token_user, rate_limit)
         self.delay = 0.0  # seconds slept before answering every request
+        self.installation_token_lifetime = 3600.0  # seconds, as on GitHub
         self._host = host
+        self._apps_lock = threading.Lock()  # guards apps and tokens; never held with another
+        self._apps: dict[int, App] = {}
+        self._tokens: dict[str, InstallationToken] = {}  # in the order they were issued
         self._lock = threading.Lock()  # guards the log, the faults and the budget
         self._log: list[RequestRecord] = []
         self._faults = _Faults()
@@ -1516,7 +1615,8 @@ class FakeGitHub:
 
     def reset(self) -> None:
         """Back to the state after construction — empty world and log, no faults, a full
-        budget, the constructor's ``token_user`` and ``rate_limit`` — the server keeps running."""
+        budget, the constructor's ``token_user`` and ``rate_limit``, no GitHub App — the server
+        keeps running."""
         self.world.clear()
         with self._lock:
             self._log.clear()
@@ -1524,6 +1624,10 @@ class FakeGitHub:
             self.token_user, limit = self._initial
             self._budget = _RateBudget(limit)
             self.delay = 0.0
+        with self._apps_lock:
+            self._apps.clear()
+            self._tokens.clear()
+            self.installation_token_lifetime = 3600.0
 
     # ------------------------------------------------------------- log
 
@@ -1575,6 +1679,76 @@ class FakeGitHub:
         with self._lock:
             self._budget.used, self._budget.reset = 0, int(time.time()) + 3600
 
+    # ------------------------------------------------------------- GitHub Apps
+
+    def register_app(
+        self,
+        app_id: int,
+        public_key_pem: str | bytes,
+        installation_id: int,
+        repos: Iterable[str] = (),
+        *,
+        account: str | None = None,
+        slug: str | None = None,
+        permissions: Mapping[str, str] | None = None,
+        events: Iterable[str] = (),
+    ) -> AppInstallation:
+        """Install the GitHub App ``app_id`` (created if new) as ``installation_id``.
+
+        ``repos`` (``owner/name``, all of one account) are the selected repositories; without
+        them the app is installed on all the repositories of ``account``. ``public_key_pem`` is
+        the app's RSA public key: JWTs must be signed with its private key.
+        """
+        pem = public_key_pem.decode() if isinstance(public_key_pem, bytes) else public_key_pem
+        selected = []
+        for full_name in repos:
+            found = self.world.find_repo(*full_name.split("/", 1))
+            if found is None:
+                raise ValueError(f"no repository {full_name!r}")
+            selected.append(found)
+        owners = {r.owner for r in selected} | ({account} if account else set())
+        if len({o.lower() for o in owners}) != 1:
+            raise ValueError("an installation is on one account: give repos of one owner")
+        owner = self.world.find_user(owners.pop())
+        if owner is None:
+            raise ValueError(f"no account {account!r}; add_user/add_org first")
+        installation = AppInstallation(
+            installation_id,
+            app_id,
+            owner.login,
+            [r.id for r in selected] if selected else None,
+            dict(APP_PERMISSIONS if permissions is None else permissions),
+            list(events),
+            self.world.clock(),
+        )
+        with self._apps_lock:
+            if any(installation_id in a.installations for a in self._apps.values()):
+                raise ValueError(f"installation {installation_id} already exists")
+            app = self._apps.setdefault(app_id, App(app_id, slug or f"app-{app_id}", pem))
+            app.public_key_pem, app.slug = pem, slug or app.slug
+            app.installations[installation_id] = installation
+        return installation
+
+    def uninstall_app(self, installation_id: int) -> None:
+        """Remove an installation, as its account's owner can; its tokens stop working."""
+        with self._apps_lock:
+            app = next((a for a in self._apps.values() if installation_id in a.installations), None)
+            if app is None:
+                raise ValueError(f"no installation {installation_id}")
+            del app.installations[installation_id]
+            for token in [t for t in self._tokens.values() if t.installation_id == installation_id]:
+                self._tokens[token.token] = replace(token, expires_at=0)
+
+    @property
+    def issued_tokens(self) -> list[InstallationToken]:
+        """Every installation token issued since the last reset, oldest first."""
+        with self._apps_lock:
+            return list(self._tokens.values())
+
+    def _grant(self, token: str | None) -> InstallationToken | None:
+        with self._apps_lock:
+            return self._tokens.get(token) if token else None
+
     # ------------------------------------------------------------- faults
 
     def fail_next(self, n: int = 1, status: int = 502) -> None:
@@ -1604,6 +1778,8 @@ class FakeGitHub:
         record = RequestRecord(
             request.method, request.path, dict(request.query), dict(request.headers), request.body
         )
+        grant = self._grant(record.token)
+        record.installation_id = grant.installation_id if grant else None
         with self._lock:
             self._log.append(record)
             if self._faults.drops:
@@ -1662,6 +1838,7 @@ class FakeGitHub:
     def _dispatch(self, request: _Request) -> _Response:
         try:
             with self.world.lock:
+                self._check_installation_token(request)
                 request = self._resolve_alias(request)
                 for method, pattern, endpoint in self._routes:
                     match = pattern.fullmatch(request.path)
@@ -1802,6 +1979,13 @@ class FakeGitHub:
                 "https://docs.github.com/rest/users/users#get-the-authenticated-user",
                 status="401",
             )
+        if self._grant(_auth_token(request.headers)):
+            raise _error(
+                403,
+                "Resource not accessible by integration",
+                "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                status="403",
+            )
         return _Response(200, self._render().private_user(self._viewer()))
 
     def _get_user(self, request: _Request, login: str) -> _Response:
@@ -1880,6 +2064,121 @@ class FakeGitHub:
             "code_search": fresh(10),
         }
         return _Response(200, {"resources": resources, "rate": dict(core)})
+
+    # ------------------------------------------------------------- endpoints: GitHub Apps
+
+    def _check_installation_token(self, request: _Request) -> None:
+        """An installation token (``ghs_…``) works until it expires; any other token works."""
+        token = _auth_token(request.headers)
+        if token and token.startswith("ghs_"):
+            grant = self._grant(token)
+            if grant is None or grant.expired():
+                raise _error(401, "Bad credentials", status="401")
+
+    def _jwt_app(self, request: _Request) -> App:
+        """The app whose JWT authenticates the request, checked as GitHub checks it: RS256,
+        signed with the app's key, ``iss`` its ID, ``iat`` past, ``exp`` within 10 minutes."""
+        token = _auth_token(request.headers, ("bearer",))
+        undecodable = _error(401, "A JSON web token could not be decoded", status="401")
+        if not token:
+            raise undecodable
+        try:
+            issuer = str(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+            with self._apps_lock:
+                app = self._apps.get(int(issuer)) if issuer.isdigit() else None
+            if app is None:  # GitHub says the same for an unknown app ID
+                raise undecodable
+            claims = jwt.decode(
+                token,
+                app.public_key_pem,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "require": ["iat", "exp"]},
+            )
+        except jwt.PyJWTError:
+            raise undecodable from None
+        now = time.time()
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int) or issued > now + 1:
+            raise _error(
+                401,
+                "'Issued at' claim ('iat') must be an Integer representing the time that the "
+                "assertion was issued",
+                status="401",
+            )
+        if not isinstance(expires, int) or expires <= now:
+            raise _error(
+                401,
+                "'Expiration time' claim ('exp') must be a numeric value representing the future "
+                "time at which the assertion expires",
+                status="401",
+            )
+        if expires - now > 600:
+            raise _error(
+                401, "'Expiration time' claim ('exp') is too far in the future", status="401"
+            )
+        return app
+
+    def _installation(self, app: App, installation_id: str, docs: str) -> AppInstallation:
+        with self._apps_lock:
+            found = app.installations.get(int(installation_id))
+        if found is None:
+            raise _error(404, "Not Found", f"{DOCS_URL}/apps/apps#{docs}", status="404")
+        return found
+
+    def _get_repo_installation(self, request: _Request, owner: str, repo: str) -> _Response:
+        app = self._jwt_app(request)
+        found = self.world.find_repo(owner, repo)
+        with self._apps_lock:
+            installation = next(
+                (i for i in app.installations.values() if found and i.covers(found)), None
+            )
+        if installation is None:
+            docs = f"{DOCS_URL}/apps/apps#get-a-repository-installation-for-the-authenticated-app"
+            raise _error(404, "Not Found", docs, status="404")
+        return _Response(200, self._render().installation(installation, app.slug))
+
+    def _get_app_installation(self, request: _Request, installation_id: str) -> _Response:
+        app = self._jwt_app(request)
+        docs = "get-an-installation-for-the-authenticated-app"
+        installation = self._installation(app, installation_id, docs)
+        return _Response(200, self._render().installation(installation, app.slug))
+
+    def _create_installation_token(self, request: _Request, installation_id: str) -> _Response:
+        """201 with a new token; ``permissions`` may ask for less than the installation has."""
+        app = self._jwt_app(request)
+        docs = "create-an-installation-access-token-for-an-app"
+        installation = self._installation(app, installation_id, docs)
+        options = request.body if isinstance(request.body, dict) else {}
+        wanted = options.get("permissions") or installation.permissions
+        for name, access in dict(wanted).items():
+            granted = installation.permissions.get(name)
+            if (
+                access not in _ACCESS
+                or not granted
+                or _ACCESS.index(access) > _ACCESS.index(granted)
+            ):
+                raise _error(
+                    422,
+                    "The permissions requested are not granted to this installation.",
+                    f"{DOCS_URL}/apps/apps#{docs}",
+                    status="422",
+                )
+        alphabet = string.ascii_letters + string.digits
+        token = InstallationToken(
+            "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36)),
+            installation.id,
+            math.ceil(time.time() + self.installation_token_lifetime),
+            dict(wanted),
+        )
+        with self._apps_lock:
+            self._tokens[token.token] = token
+        body = {
+            "token": token.token,
+            "expires_at": _iso(datetime.fromtimestamp(token.expires_at, UTC)),
+            "permissions": dict(token.permissions),
+            "repository_selection": "all" if installation.repo_ids is None else "selected",
+        }
+        return _Response(201, body)
 
     # ------------------------------------------------------------- endpoints: repositories
 

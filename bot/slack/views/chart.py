@@ -23,6 +23,7 @@ STEP_COLOUR = "#1f3b73"  # the Slack app's colour (manifest.yml)
 FINISHED_COLOUR = "#2e7d32"
 TEXT_COLOUR = "#1a1a1a"
 LABEL_LIMIT = 40  # characters of a step title on the axis
+TITLE_LIMIT = 70  # characters of the title: longer ones would squeeze the bars away
 
 
 @cache
@@ -30,8 +31,8 @@ def _builtin_messages() -> Messages:
     return load_messages()
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+def _short(text: str, limit: int = LABEL_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def funnel_chart(
@@ -58,7 +59,7 @@ def funnel_chart(
     axes.set_xlim(0, max([*counts, 1]) * 1.15)  # room for the count after the longest bar
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(m("chart.axis", lang), color=TEXT_COLOUR)
-    axes.set_title(title, color=TEXT_COLOUR, loc="left", fontweight="bold")
+    axes.set_title(_short(title, TITLE_LIMIT), color=TEXT_COLOUR, loc="left", fontweight="bold")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
 

@@ -96,7 +96,7 @@ class StaffViews:
             else self.m("report.title", lang)
         )
         summary = self.summary(report, lang, stuck_days)
-        if not report.lines:
+        if not report.total:
             text = self.m("report.empty", lang)
             return Message(f"{title}\n{text}", [header(title), section(text)])
         blocks: list[dict[str, Any]] = [header(title), context(summary)]

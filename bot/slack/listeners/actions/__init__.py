@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.course.coach import Person
-from bot.course.intents import Action, Intent
+from bot.course.intents import STAFF_ACTIONS, Action, Intent
 from bot.slack.delivery import (
     Services,
     SlackProfile,
@@ -19,9 +19,10 @@ from bot.slack.delivery import (
     open_dm,
     post,
     post_message,
+    respond_message,
     respond_with,
 )
-from bot.slack.staff import handle_staff_button
+from bot.slack.staff import handle_staff, handle_staff_button
 from bot.slack.views import render as v
 
 _SIMPLE = {
@@ -84,6 +85,11 @@ def register(app: App, services: Services) -> None:
                 )
                 return
             intent = intent_of(action)
+            if intent is not None and intent.action in STAFF_ACTIONS:
+                handle_staff(
+                    services, intent, person, profile, client, lambda m: respond_message(respond, m)
+                )
+                return
             learner = coach.learner(person, profile.locale, profile.name)
             if intent is None:
                 send(coach.notice(learner, "cancelled"))

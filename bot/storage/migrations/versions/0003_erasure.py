@@ -1,0 +1,26 @@
+"""when a learner's identity was erased (retention, end of cohort)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("learners") as batch_op:
+        batch_op.add_column(sa.Column("erased_at", sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("learners") as batch_op:
+        batch_op.drop_column("erased_at")
