@@ -2,16 +2,22 @@
 
 The bot runs as a separate process started from the Procfile's ``web:`` line; PyGithub and
 slack_sdk inside it talk over HTTP to the fakes served by this test process.
+
+Databases are SQLite files, or schemas of a real PostgreSQL server when TEST_DATABASE_URL is
+set (see :mod:`tests.rig.databases`): the bot's, ``database_url``'s, and one of each kind
+for ``each_database_url`` (the storage tests run on both).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.rig import databases
 from tests.rig.bot_process import (
     PRACTICE_REPO,
     SIGNING_SECRET,
@@ -25,6 +31,10 @@ from tests.rig.fake_slack import FakeSlack
 from tests.rig.slack_sender import SlackSender
 
 _user_ids = itertools.count(1)
+
+
+def pytest_report_header() -> str:
+    return databases.describe()
 
 
 @pytest.fixture(scope="session")
@@ -70,14 +80,36 @@ def bot(
     github_server: FakeGitHub, slack_server: FakeSlack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BotProcess]:
     workdir: Path = tmp_path_factory.mktemp("bot")
-    env = bot_environment(
-        slack_api_url=slack_server.api_url,
-        github_api_url=github_server.url,
-        database_url=f"sqlite:///{workdir / 'prcoach.db'}",
-    )
-    process = BotProcess(env, workdir).start()
-    yield process
-    process.stop()
+    # With PostgreSQL, each session (each xdist worker) gets a new schema of its own.
+    label = f"bot_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    with databases.fresh_database(databases.default_kind(), workdir, label) as url:
+        env = bot_environment(
+            slack_api_url=slack_server.api_url,
+            github_api_url=github_server.url,
+            database_url=url,
+        )
+        process = BotProcess(env, workdir).start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database of the suite's kind: SQLite, or PostgreSQL with
+    TEST_DATABASE_URL. Not migrated: call ``migrate(database_url)``."""
+    with databases.fresh_database(
+        databases.default_kind(), tmp_path, request.node.name[:24]
+    ) as url:
+        yield url
+
+
+@pytest.fixture(params=databases.DATABASES)
+def each_database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like ``database_url``, once on SQLite and once on PostgreSQL (with TEST_DATABASE_URL)."""
+    with databases.fresh_database(request.param, tmp_path, request.node.name[:24]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -374,6 +374,9 @@ class Coach:
 
     # -- pieces -----------------------------------------------------------------------
 
+    def current_step(self, learner: Learner) -> Step:
+        return self._current(learner)
+
     def _current(self, learner: Learner) -> Step:
         if self.course.has_step(learner.current_step):
             return self.course.step(learner.current_step)

@@ -39,6 +39,8 @@ class Learner:
     paused: bool = False
     nudged_at: datetime | None = None
     erased_at: datetime | None = None
+    watch_at: datetime | None = None
+    watch_etag: str | None = None
 
     @property
     def finished(self) -> bool:

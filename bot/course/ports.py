@@ -111,3 +111,13 @@ class CohortStore(LearnerStore, Protocol):
     def erase_identities(
         self, *, inactive_before: datetime | None = None, cohort: str | None = None
     ) -> int: ...
+
+
+class WatchStore(Protocol):
+    """What the background checks need from storage."""
+
+    def due_to_watch(self, now: datetime, limit: int) -> list[Learner]: ...
+
+    def claim_watch(self, learner_id: int, seen: datetime, lease_until: datetime) -> bool: ...
+
+    def schedule_watch(self, learner_id: int, at: datetime | None, etag: str | None) -> None: ...

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.course.learner import Learner
+from bot.course.ports import CheckContext, WatchStore
+from bot.course.watching import budget_allows, next_look
+from bot.errors import GitHubUnavailable
+from bot.github.probes import Prober
 from bot.slack.delivery import Services, follow_up, open_dm, post
 
 log = logging.getLogger(__name__)
@@ -44,3 +50,64 @@ def announce_for_logins(
     store = services.coach.store
     learners = [found for login in logins for found in store.find_by_login(login)]
     return recheck_and_announce(services, client, learners, source)
+
+
+@dataclass
+class WatchStats:
+    looked: int = 0
+    unchanged: int = 0  # answered 304: free
+    rechecked: int = 0
+    moved: int = 0
+    skipped_for_budget: bool = False
+
+
+def run_watch_job(
+    services: Services,
+    client: WebClient,
+    prober: Prober,
+    store: WatchStore,
+    now: datetime,
+    *,
+    batch: int = 200,
+    lease: timedelta = timedelta(minutes=5),
+) -> WatchStats:
+    """Look at the learners who are due, cheaply; re-check and announce those who moved.
+
+    Several workers may run this at once: each due look is claimed in the database first.
+    """
+    stats = WatchStats()
+    coach = services.coach
+    for learner in store.due_to_watch(now, batch):
+        if learner.watch_at is None or not store.claim_watch(
+            learner.id, learner.watch_at, now + lease
+        ):
+            continue  # another worker took it
+        step = coach.current_step(learner)
+        context = CheckContext(learner.github_login, learner.facts, step.params)
+        url = prober.url_for(step.check, context)
+        if url is None:
+            store.schedule_watch(learner.id, next_look(learner, now), learner.watch_etag)
+            continue
+        try:
+            answer = prober.probe(url, learner.watch_etag)
+        except GitHubUnavailable as trouble:
+            # GitHub asked us to wait (or is down): give this look back and stop for now.
+            retry = trouble.retry_at or now + timedelta(minutes=1)
+            store.schedule_watch(learner.id, max(retry, now), learner.watch_etag)
+            log.warning("background checks paused: %s", trouble.cause)
+            break
+        stats.looked += 1
+        if not answer.changed:
+            stats.unchanged += 1
+        else:
+            stats.rechecked += 1
+            stats.moved += recheck_and_announce(services, client, [learner], "watch")
+        refreshed = coach.store.get(learner.id)
+        etag = answer.etag if refreshed.current_step == learner.current_step else None
+        store.schedule_watch(learner.id, next_look(refreshed, now), etag)
+        log.debug("probe: %s of %s left", answer.remaining, answer.limit)
+        if not budget_allows(answer.remaining, answer.limit):
+            stats.skipped_for_budget = True
+            log.warning("background checks stop: %s GitHub requests left", answer.remaining)
+            break
+    return stats

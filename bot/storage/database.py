@@ -1,31 +1,90 @@
-"""Engine creation and migrations.
+"""Engine creation and migrations, for SQLite and PostgreSQL.
 
 SQLite is the default: WAL lets readers run beside the writer, ``BEGIN IMMEDIATE``
 serialises writers up front (instead of failing with "database is locked" when two
 transactions both try to upgrade a read lock), and a busy timeout makes them queue.
+
+PostgreSQL (``postgresql+psycopg://…``, psycopg 3, ``pip install 'pr-coach[postgres]'``) is
+for several web processes and workers: each process keeps a small pool of connections, row
+locks (``SELECT … FOR UPDATE``) and unique keys keep concurrent writes exact, and a database
+that goes away for a while makes requests fail with one clear log line, then the pool
+reconnects by itself when it is back.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+# One pool per process. A web process serves gunicorn's 8 threads, and Bolt's lazy listeners
+# and the webhook's pool run beside them: 8 connections stay open, 8 more open in a burst.
+# Every store method is one short transaction (GitHub is never called inside one), so a
+# connection is held for milliseconds. Each process needs up to POOL_SIZE + MAX_OVERFLOW
+# connections: keep (web processes + workers) x 16 under the server's max_connections.
+POOL_SIZE = 8
+MAX_OVERFLOW = 8
+POOL_TIMEOUT = 10  # seconds a request waits for a free connection before failing
+POOL_RECYCLE = 30 * 60  # seconds; proxies and firewalls drop idle connections
+CONNECT_TIMEOUT = 5  # seconds; an unreachable server fails fast instead of hanging a thread
+OUTAGE_LOG_EVERY = 30.0  # seconds between two "database unreachable" lines
+
+
+def database_url(url: str) -> URL:
+    """``url`` with the driver PR Coach uses: ``postgres://`` and ``postgresql://`` (as
+    Heroku, Scalingo and others hand them out) mean PostgreSQL through psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg" and importlib.util.find_spec("psycopg") is None:
+        raise ConfigError(
+            "DATABASE_URL",
+            "DATABASE_URL points at PostgreSQL but psycopg is not installed: "
+            "pip install 'pr-coach[postgres]' (or pip install 'psycopg[binary]').",
+        )
+    return parsed
+
+
+def is_postgresql(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() in ("postgres", "postgresql")
+
 
 def create_database_engine(url: str, **options: Any) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **options)
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **options)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    settings: dict[str, Any] = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": MAX_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT,
+        "pool_recycle": POOL_RECYCLE,
+        # A connection the server closed (restart, failover) is replaced before use.
+        "pool_pre_ping": True,
+    }
+    if parsed.get_backend_name() == "postgresql":
+        settings["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT,
+            "application_name": "prcoach",
+        }
+    engine = create_engine(parsed, **{**settings, **options})
+    _report_outages(engine)
+    return engine
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -45,6 +104,51 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _Outage:
+    """Whether the server is unreachable, to log it once in a while and its return once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.since: float | None = None
+        self.last_logged = 0.0
+
+
+def _report_outages(engine: Engine) -> None:
+    where = engine.url.render_as_string(hide_password=True)
+    outage = _Outage()
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A failed connection attempt (context.connection is None) or a dropped connection.
+        if context.is_pre_ping or not (context.is_disconnect or context.connection is None):
+            return
+        cause = str(context.original_exception).strip().splitlines()
+        now = time.monotonic()
+        with outage.lock:
+            first = outage.since is None
+            if first:
+                outage.since = now
+            elif now - outage.last_logged < OUTAGE_LOG_EVERY:
+                return
+            outage.last_logged = now
+        log.error(
+            "the database is unreachable (%s: %s)%s: requests fail until it answers again; "
+            "no restart is needed, connections are retried on each request",
+            where,
+            cause[0] if cause else type(context.original_exception).__name__,
+            "" if first else f", for {now - (outage.since or now):.0f}s",
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, _record: Any) -> None:
+        with outage.lock:
+            since, outage.since = outage.since, None
+        if since is not None:
+            log.warning(
+                "the database answers again (%s) after %.0fs", where, time.monotonic() - since
+            )
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -53,11 +157,17 @@ def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation would choke on a '%' in a password.
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    rendered = database_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
 
 
 def migrate(url: str) -> None:
-    """Create or upgrade the schema to the newest migration."""
+    """Create or upgrade the schema to the newest migration.
+
+    Several processes may start at once (web and worker, two web dynos): on PostgreSQL the
+    migration environment holds an advisory lock, so one migrates and the others then find
+    the schema current; on SQLite ``BEGIN IMMEDIATE`` does the same.
+    """
     command.upgrade(alembic_config(url), "head")
     log.info("database schema is up to date")

@@ -68,6 +68,9 @@ class LearnerRow(Base):
     nudged_at: Mapped[datetime | None]
     # Identity erased (retention, end of cohort): the row only still counts in statistics.
     erased_at: Mapped[datetime | None]
+    # Background checks: when to look next, and the ETag of the last look (a 304 is free).
+    watch_at: Mapped[datetime | None] = mapped_column(index=True)
+    watch_etag: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

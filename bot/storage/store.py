@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, literal, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import CheckResult, Outcome
@@ -41,6 +42,8 @@ def _learner(row: LearnerRow) -> Learner:
         paused=bool(row.paused),
         nudged_at=row.nudged_at,
         erased_at=row.erased_at,
+        watch_at=row.watch_at,
+        watch_etag=row.watch_etag,
     )
 
 
@@ -61,7 +64,8 @@ class SqlLearnerStore:
             with self._sessions() as session:
                 session.execute(text("SELECT 1"))
             return True
-        except OperationalError:
+        except (DBAPIError, PoolTimeout):
+            # Unreachable server, refused connection, or every pooled connection busy.
             return False
 
     def find(self, team_id: str, slack_user_id: str) -> Learner | None:
@@ -173,6 +177,9 @@ class SqlLearnerStore:
                 else:
                     row.current_step = advance_to
                     row.step_started_at = now
+                    # A new step: the background checks look soon, from a clean slate.
+                    row.watch_at = now
+                    row.watch_etag = None
             return _learner(row)
 
     def note(self, learner_id: int, step_id: str, kind: str, source: str) -> None:
@@ -303,6 +310,44 @@ class SqlLearnerStore:
                 .execution_options(synchronize_session=False)
             )
             return result.rowcount == 1
+
+    # -- background checks -------------------------------------------------------------
+
+    def due_to_watch(self, now: datetime, limit: int) -> list[Learner]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(LearnerRow)
+                .where(
+                    LearnerRow.watch_at <= now,
+                    LearnerRow.finished_at.is_(None),
+                    LearnerRow.paused.is_(False),
+                    LearnerRow.erased_at.is_(None),
+                    LearnerRow.github_login.is_not(None),
+                )
+                .order_by(LearnerRow.watch_at)
+                .limit(limit)
+            )
+            return [_learner(row) for row in rows]
+
+    def claim_watch(self, learner_id: int, seen: datetime, lease_until: datetime) -> bool:
+        """Take a due look for this worker (compare-and-set on ``watch_at``)."""
+        with self._transaction() as session:
+            result = session.execute(
+                update(LearnerRow)
+                .where(LearnerRow.id == learner_id, LearnerRow.watch_at == seen)
+                .values(watch_at=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def schedule_watch(self, learner_id: int, at: datetime | None, etag: str | None) -> None:
+        with self._transaction() as session:
+            session.execute(
+                update(LearnerRow)
+                .where(LearnerRow.id == learner_id)
+                .values(watch_at=at, watch_etag=etag)
+                .execution_options(synchronize_session=False)
+            )
 
     # -- personal data -----------------------------------------------------------------
 

@@ -1528,6 +1528,31 @@ class InstallationToken:
         return (time.time() if now is None else now) >= self.expires_at
 
 
+@dataclass(frozen=True)
+class AppKey:
+    """A GitHub App's key pair, PEM-encoded: the private key as GitHub hands it out (PKCS#1,
+    ``BEGIN RSA PRIVATE KEY``), the public key for ``FakeGitHub.register_app``."""
+
+    private_pem: str
+    public_pem: str
+
+
+def new_app_key() -> AppKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return AppKey(private.decode(), public.decode())
+
+
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 _INSTALLATION = r"/app/installations/(?P<installation_id>[0-9]+)"
 

@@ -1,11 +1,13 @@
-"""The Alembic migrations build exactly the models' schema, and the store stays consistent
-when several requests record checks for one learner at once."""
+"""The Alembic migrations build exactly the models' schema, on SQLite and on PostgreSQL (with
+TEST_DATABASE_URL), and the store stays consistent when several requests record checks for one
+learner at once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -19,11 +21,13 @@ from bot.storage.models import Base
 from bot.storage.store import SqlLearnerStore
 
 THREADS = 8
+MIGRATING_PROCESSES = 3
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'prcoach.db'}"
+def url(each_database_url: str) -> str:
+    """A new, empty database: SQLite, and PostgreSQL too when TEST_DATABASE_URL is set."""
+    return each_database_url
 
 
 @pytest.fixture
@@ -113,3 +117,37 @@ def test_concurrent_checks_of_one_learner_lose_nothing_and_advance_once(
     # branch step already and left the move's time alone.
     assert final.step_started_at == history[0].created_at
     assert {learner.step_started_at for learner in returned} == {history[0].created_at}
+
+
+def test_processes_starting_together_migrate_once(url: str, engine: Engine) -> None:
+    """Web and worker processes all run the migrations at start, at the same moment."""
+    # Each process imports everything, says so, and migrates when told: all at once.
+    child = (
+        "import sys\n"
+        "from bot.storage.database import migrate\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "migrate(sys.argv[1])\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", child, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(MIGRATING_PROCESSES)
+    ]
+    for process in processes:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        process.stdin.flush()
+    outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in processes]
+    assert [p.returncode for p in processes] == [0] * MIGRATING_PROCESSES, outputs
+    assert current_revision(engine) == head(url)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert versions == [(head(url),)]

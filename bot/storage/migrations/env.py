@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from bot.storage.database import create_database_engine
 from bot.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Any fixed number: the PostgreSQL advisory lock that lets one process migrate at a time.
+MIGRATION_LOCK = 0x70C0AC4
 
 
 def run_migrations_offline() -> None:
@@ -30,6 +33,12 @@ def run_migrations_online() -> None:
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Web and worker processes starting together: the others wait here, then
+                # find the schema current (the revision is read after the lock is held).
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             context.run_migrations()
     engine.dispose()
 

@@ -1,0 +1,76 @@
+"""Cheap "has anything changed?" questions, asked with ``If-None-Match``.
+
+A 304 Not Modified costs nothing against GitHub's rate limit, so the background checks
+ask one conditional question per learner and only run the real check when the answer
+changed: a new repository (fork step), a new branch or a new commit (the fork's branch
+list carries each branch's head), a new or changed pull request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from github import Github, UnknownObjectException
+
+from bot.course.ports import CheckContext
+from bot.github.client import translate_errors
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    changed: bool
+    etag: str | None
+    # Remaining requests in this hour and when the window resets, from the answer's headers.
+    remaining: int | None
+    limit: int | None
+    reset_at: datetime | None
+
+
+class Prober:
+    def __init__(self, github: Github, upstream: str) -> None:
+        self.github = github
+        self.upstream = upstream
+
+    def url_for(self, check: str, context: CheckContext) -> str | None:
+        """The one listing whose change means this step may be done; None: nothing to watch."""
+        facts, login = context.facts, context.login
+        if not login:
+            return None
+        if check == "fork_exists":
+            return f"/users/{login}/repos?type=owner&per_page=100"
+        if check in ("branch_exists", "commit_on_branch") and facts.get("fork"):
+            return f"/repos/{facts['fork']}/branches?per_page=100"
+        if check == "pull_request_opened" and facts.get("branch"):
+            return (
+                f"/repos/{self.upstream}/pulls?state=all&per_page=100"
+                f"&head={login}:{facts['branch']}"
+            )
+        if check == "pull_request_merged" and facts.get("pr_number"):
+            return f"/repos/{self.upstream}/pulls/{facts['pr_number']}"
+        return None
+
+    def probe(self, url: str, etag: str | None) -> ProbeAnswer:
+        headers = {"If-None-Match": etag} if etag else {}
+        with translate_errors():
+            try:
+                answer, data = self.github.requester.requestJsonAndCheck(
+                    "GET", url, headers=headers
+                )
+            except UnknownObjectException:
+                # Gone (a deleted fork): something changed, let the real check explain.
+                return ProbeAnswer(True, None, None, None, None)
+        remaining = _int(answer.get("x-ratelimit-remaining"))
+        reset = _int(answer.get("x-ratelimit-reset"))
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
+        # PyGithub hands back no data for a 304.
+        changed = data is not None
+        limit = _int(answer.get("x-ratelimit-limit"))
+        return ProbeAnswer(changed, answer.get("etag") or etag, remaining, limit, reset_at)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
