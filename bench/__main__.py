@@ -8,9 +8,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import report
+from bench import report, watching
 
-BENCHMARKS = {"report": report.run}
+BENCHMARKS = {"report": report.run, "watching": watching.run}
 
 
 def machine() -> str:

@@ -1,4 +1,4 @@
-"""``python -m bot [serve|console|migrate|check-config]``.
+"""``python -m bot [serve|worker|console|migrate|check-config]``.
 
 A missing or malformed setting, or a broken course file, prints one clear message and
 exits with status 2, without a traceback.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from github import Github
 
 from bot.course.coach import Coach
 from bot.course.course import DEFAULT_COURSE, Course, load_course
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 class Parts:
     services: Services
     store: SqlLearnerStore
+    github: Github  # the authenticated client the checks use (token or GitHub App)
 
 
 def load_content(settings: Settings) -> tuple[Course, Glossary]:
@@ -41,11 +45,16 @@ def load_content(settings: Settings) -> tuple[Course, Glossary]:
     return course, glossary
 
 
-def build(settings: Settings) -> Parts:
+def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Parts:
+    """Everything a process needs; ``clock`` lets simulations (bench/) run time faster."""
     course, glossary = load_content(settings)
     messages = load_messages()
     engine = create_database_engine(settings.database_url)
-    store = SqlLearnerStore(session_factory(engine))
+    store = (
+        SqlLearnerStore(session_factory(engine), clock)
+        if clock
+        else SqlLearnerStore(session_factory(engine))
+    )
     github = make_github_for(settings)  # GITHUB_TOKEN, or the GitHub App's installation
     coach = Coach(
         course,
@@ -68,4 +77,4 @@ def build(settings: Settings) -> Parts:
         retention=timedelta(days=settings.retention_days),
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
-    return Parts(Services(settings, coach, renderer, desk, staff_views), store)
+    return Parts(Services(settings, coach, renderer, desk, staff_views), store, github)

@@ -105,6 +105,15 @@ def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
         yield url
 
 
+@pytest.fixture
+def postgresql_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty PostgreSQL database (a schema); skips without TEST_DATABASE_URL."""
+    if not databases.TEST_DATABASE_URL:
+        pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://…")
+    with databases.fresh_database("postgresql", tmp_path, request.node.name[:24]) as url:
+        yield url
+
+
 @pytest.fixture(params=databases.DATABASES)
 def each_database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """Like ``database_url``, once on SQLite and once on PostgreSQL (with TEST_DATABASE_URL)."""

@@ -27,16 +27,18 @@ _private_people = itertools.count(1)
 PRIVACY = Path(__file__).resolve().parents[1] / "PRIVACY.md"
 
 
-def test_privacy_md_lists_every_stored_field_and_nothing_else(tmp_path: Path) -> None:
+def test_privacy_md_lists_every_stored_field_and_nothing_else(database_url: str) -> None:
     documented = set(re.findall(r"^\| `(\w+\.\w+)` \|", PRIVACY.read_text(), re.MULTILINE))
-    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    url = database_url  # SQLite, or PostgreSQL with TEST_DATABASE_URL
     migrate(url)
-    inspector = inspect(create_engine(url))
+    engine = create_engine(url)
+    inspector = inspect(engine)
     stored = {
         f"{table}.{column['name']}"
         for table in inspector.get_table_names()
         for column in inspector.get_columns(table)
     }
+    engine.dispose()
     assert documented == stored
     assert {t.name for t in Base.metadata.sorted_tables} <= {f.split(".")[0] for f in stored}
 
@@ -156,8 +158,8 @@ def test_non_staff_cannot_purge(slack: SlackSender, fake_slack: FakeSlack, user_
     assert "for the programme's staff" in answer.text
 
 
-def test_retention_erases_exactly_the_learners_past_the_limit(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'retention.db'}"
+def test_retention_erases_exactly_the_learners_past_the_limit(database_url: str) -> None:
+    url = database_url
     migrate(url)
     engine = create_database_engine(url)
     store = SqlLearnerStore(session_factory(engine))
@@ -194,5 +196,6 @@ def test_retention_erases_exactly_the_learners_past_the_limit(tmp_path: Path) ->
         assert (learner.github_login is None) is erased
         assert (learner.name is None) is erased
     report = desk.report("p")
+    engine.dispose()
     assert report.total == 4 and len(report.lines) == 2
     assert report.funnel[1].reached == 4  # everybody still counts as past the link step

@@ -28,9 +28,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import ConfigError
+from bot.github.probes import Prober
 from bot.settings import HELP, Settings
 from bot.slack.app import make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
+from bot.slack.progress import run_watch_job
 from bot.storage.database import migrate
 from bot.wiring import Parts, build
 
@@ -140,6 +142,11 @@ def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
         ) from None
 
 
+WATCH_EVERY_SECONDS = 30
+# Slack retries within minutes and GitHub redeliveries are manual: a month is plenty.
+DELIVERY_MEMORY = timedelta(days=30)
+
+
 def make_scheduler(
     settings: Settings, kind: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
@@ -200,6 +207,46 @@ def add_jobs(
         id="nudges",
         name="reminders",
         misfire_grace_time=int(NUDGE_GRACE.total_seconds()),
+    )
+
+    prober = Prober(parts.github, settings.practice_repo)
+
+    def watch(due: datetime | None = None) -> None:
+        # Branches and commits inside forks: what the practice repository's webhook misses.
+        stats = run_watch_job(services, client, prober, store, datetime.now(UTC))
+        if stats.looked:
+            log.info(
+                "background checks: %d looked, %d unchanged (free), %d moved on",
+                stats.looked,
+                stats.unchanged,
+                stats.moved,
+            )
+
+    def housekeeping(due: datetime | None = None) -> None:
+        now = datetime.now(UTC)
+        erased = services.desk.apply_retention(now)
+        forgotten = store.forget_deliveries_before(now - DELIVERY_MEMORY)
+        log.info(
+            "retention: %d learners' identities erased (inactive for %d days); "
+            "%d old delivery ids forgotten",
+            erased,
+            settings.retention_days,
+            forgotten,
+        )
+
+    scheduler.add_job(
+        watch,
+        IntervalTrigger(seconds=WATCH_EVERY_SECONDS, timezone=settings.timezone),
+        id="watch",
+        name="background checks",
+        misfire_grace_time=WATCH_EVERY_SECONDS,
+    )
+    scheduler.add_job(
+        housekeeping,
+        CronTrigger(hour=3, minute=17, timezone=settings.timezone),
+        id="housekeeping",
+        name="retention and clean-up",
+        misfire_grace_time=3600,
     )
 
 

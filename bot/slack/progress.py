@@ -69,24 +69,26 @@ def run_watch_job(
     now: datetime,
     *,
     batch: int = 200,
-    lease: timedelta = timedelta(minutes=5),
 ) -> WatchStats:
     """Look at the learners who are due, cheaply; re-check and announce those who moved.
 
-    Several workers may run this at once: each due look is claimed in the database first.
+    Several workers may run this at once: each look is claimed in the database first, by
+    moving the learner's next look forward (compare-and-set), so a look that finds nothing
+    new costs one conditional request and one write.
     """
     stats = WatchStats()
     coach = services.coach
     for learner in store.due_to_watch(now, batch):
+        upcoming = next_look(learner, now)
         if learner.watch_at is None or not store.claim_watch(
-            learner.id, learner.watch_at, now + lease
+            learner.id, learner.watch_at, upcoming
         ):
             continue  # another worker took it
         step = coach.current_step(learner)
-        context = CheckContext(learner.github_login, learner.facts, step.params)
-        url = prober.url_for(step.check, context)
+        url = prober.url_for(
+            step.check, CheckContext(learner.github_login, learner.facts, step.params)
+        )
         if url is None:
-            store.schedule_watch(learner.id, next_look(learner, now), learner.watch_etag)
             continue
         try:
             answer = prober.probe(url, learner.watch_etag)
@@ -102,10 +104,14 @@ def run_watch_job(
         else:
             stats.rechecked += 1
             stats.moved += recheck_and_announce(services, client, [learner], "watch")
-        refreshed = coach.store.get(learner.id)
-        etag = answer.etag if refreshed.current_step == learner.current_step else None
-        store.schedule_watch(learner.id, next_look(refreshed, now), etag)
-        log.debug("probe: %s of %s left", answer.remaining, answer.limit)
+            refreshed = coach.store.get(learner.id)
+            same_step = refreshed.current_step == learner.current_step
+            store.schedule_watch(
+                learner.id,
+                next_look(refreshed, now),
+                # A new step watches a new listing: its old ETag means nothing there.
+                answer.etag if same_step else None,
+            )
         if not budget_allows(answer.remaining, answer.limit):
             stats.skipped_for_budget = True
             log.warning("background checks stop: %s GitHub requests left", answer.remaining)

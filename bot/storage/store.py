@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -50,8 +50,12 @@ def _learner(row: LearnerRow) -> Learner:
 class SqlLearnerStore:
     """Learners and their history. Every method is one short transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._sessions = sessions
+        # Injectable so simulations (bench/) can run a cohort's day in seconds.
+        self._clock = clock
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -103,6 +107,7 @@ class SqlLearnerStore:
             return existing
         try:
             with self._transaction() as session:
+                now = self._clock()
                 row = LearnerRow(
                     team_id=team_id,
                     slack_user_id=slack_user_id,
@@ -111,6 +116,9 @@ class SqlLearnerStore:
                     facts={},
                     name=name,
                     cohort=cohort,
+                    created_at=now,
+                    step_started_at=now,
+                    last_activity_at=now,
                 )
                 session.add(row)
                 session.flush()
@@ -147,7 +155,7 @@ class SqlLearnerStore:
         source: str,
         advance_to: str | None,
     ) -> Learner:
-        now = utcnow()
+        now = self._clock()
         diagnosis = result.main_diagnosis
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
@@ -183,7 +191,7 @@ class SqlLearnerStore:
             return _learner(row)
 
     def note(self, learner_id: int, step_id: str, kind: str, source: str) -> None:
-        now = utcnow()
+        now = self._clock()
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
             row.last_activity_at = now
@@ -201,7 +209,7 @@ class SqlLearnerStore:
         self, learner_id: int, first_step: str, *, keep_login: bool, source: str = "learner"
     ) -> Learner:
         """Start over (history is kept). With ``keep_login`` the link step stays done."""
-        now = utcnow()
+        now = self._clock()
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
             login = row.github_login if keep_login else None
@@ -329,13 +337,16 @@ class SqlLearnerStore:
             )
             return [_learner(row) for row in rows]
 
-    def claim_watch(self, learner_id: int, seen: datetime, lease_until: datetime) -> bool:
-        """Take a due look for this worker (compare-and-set on ``watch_at``)."""
+    def claim_watch(self, learner_id: int, seen: datetime, then: datetime | None) -> bool:
+        """Take a due look for this worker, moving the next one to ``then`` (None: stop).
+
+        A compare-and-set on ``watch_at``: of two workers, exactly one gets True.
+        """
         with self._transaction() as session:
             result = session.execute(
                 update(LearnerRow)
                 .where(LearnerRow.id == learner_id, LearnerRow.watch_at == seen)
-                .values(watch_at=lease_until)
+                .values(watch_at=then)
                 .execution_options(synchronize_session=False)
             )
             return result.rowcount == 1
@@ -372,7 +383,7 @@ class SqlLearnerStore:
         self, *, inactive_before: datetime | None = None, cohort: str | None = None
     ) -> int:
         """Anonymise learners (identity gone, step counts kept); returns how many."""
-        now = utcnow()
+        now = self._clock()
         with self._transaction() as session:
             query = select(LearnerRow.id).where(LearnerRow.erased_at.is_(None))
             if inactive_before is not None:
