@@ -81,7 +81,7 @@ HELP: dict[str, str] = {
     "GitHub Enterprise Server",
     "GITHUB_URL": "GitHub's website, used in links; derived from GITHUB_API_URL when unset",
     "GITHUB_WEBHOOK_SECRET": "optional; the secret typed in the practice repository's webhook "
-    "settings",
+    "settings, or in the GitHub App's (its page → General → Webhook secret)",
     "DATABASE_URL": "where progress is stored; default sqlite:///prcoach.db (a file next to "
     "the bot)",
     "PRACTICE_REPO": "the cohort's practice repository on GitHub, as owner/name "

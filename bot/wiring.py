@@ -77,4 +77,5 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         retention=timedelta(days=settings.retention_days),
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
-    return Parts(Services(settings, coach, renderer, desk, staff_views), store, github)
+    services = Services(settings, coach, renderer, desk, staff_views, outbox=store)
+    return Parts(services, store, github)

@@ -32,7 +32,7 @@ from bot.github.probes import Prober
 from bot.settings import HELP, Settings
 from bot.slack.app import make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
-from bot.slack.progress import run_watch_job
+from bot.slack.progress import run_outbox_job, run_watch_job
 from bot.storage.database import migrate
 from bot.wiring import Parts, build
 
@@ -240,6 +240,17 @@ def add_jobs(
         id="watch",
         name="background checks",
         misfire_grace_time=WATCH_EVERY_SECONDS,
+    )
+
+    def outbox(due: datetime | None = None) -> None:
+        run_outbox_job(client, store, datetime.now(UTC))
+
+    scheduler.add_job(
+        outbox,
+        IntervalTrigger(minutes=1, timezone=settings.timezone),
+        id="outbox",
+        name="messages to retry",
+        misfire_grace_time=60,
     )
     scheduler.add_job(
         housekeeping,

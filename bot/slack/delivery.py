@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,6 +26,14 @@ from bot.slack.views.staff import StaffViews
 log = logging.getLogger(__name__)
 
 
+class Outbox(Protocol):
+    """Where a message Slack would not take waits to be retried (see the worker)."""
+
+    def enqueue_message(
+        self, channel: str, text: str, blocks: list[Any], learner_id: int | None, error: str
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What listeners need, built once per process (see :mod:`bot.wiring`)."""
@@ -35,6 +43,7 @@ class Services:
     renderer: Renderer
     desk: StaffDesk
     staff_views: StaffViews
+    outbox: Outbox
 
 
 class SlackProfile:
@@ -79,7 +88,30 @@ def open_dm(client: WebClient, user_id: str) -> str:
 
 
 def post(services: Services, client: WebClient, channel: str, answer: Answer) -> None:
-    post_message(client, channel, services.renderer.answer(answer))
+    """Post to a channel (the learner's DM); if Slack will not take it, keep it for later.
+
+    slack_sdk already retried (429 after Retry-After, a dropped connection): what fails
+    here is stored and retried by the worker, never silently dropped.
+    """
+    message = services.renderer.answer(answer)
+    try:
+        post_message(client, channel, message)
+    except (SlackApiError, OSError) as error:
+        reason = (
+            error.response.get("error")
+            if isinstance(error, SlackApiError)
+            else (type(error).__name__)
+        )
+        learner_id = answer.learner.id if answer.learner else None
+        log.error(
+            "could not deliver a message to learner %s in %s (%s): kept to retry",
+            learner_id,
+            channel,
+            reason,
+        )
+        services.outbox.enqueue_message(
+            channel, message.text, message.blocks, learner_id, str(reason)
+        )
 
 
 def post_message(client: WebClient, channel: str, message: Message) -> None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -117,3 +118,59 @@ def run_watch_job(
             log.warning("background checks stop: %s GitHub requests left", answer.remaining)
             break
     return stats
+
+
+# How long to wait before each retry of a message Slack would not take; then give up.
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+
+
+class RetryQueue(Protocol):
+    def due_messages(self, now: datetime, limit: int = 50) -> list[Any]: ...
+
+    def claim_message(self, message_id: int, seen: datetime, until: datetime) -> bool: ...
+
+    def message_sent(self, message_id: int) -> None: ...
+
+    def message_failed(self, message_id: int, error: str) -> None: ...
+
+
+def run_outbox_job(client: WebClient, store: RetryQueue, now: datetime) -> int:
+    """Retry the messages Slack did not take; returns how many got through."""
+    delivered = 0
+    for message in store.due_messages(now):
+        attempt = message.attempts  # tries so far (the first one when it was posted)
+        if attempt >= len(RETRY_DELAYS):
+            log.error(
+                "giving up on a message for learner %s in %s after %d tries",
+                message.learner_id,
+                message.channel,
+                attempt,
+            )
+            store.message_sent(message.id)  # removed: the log line is its record
+            continue
+        if not store.claim_message(message.id, message.next_at, now + RETRY_DELAYS[attempt]):
+            continue
+        try:
+            client.chat_postMessage(
+                channel=message.channel, text=message.text, blocks=message.blocks or None
+            )
+        except (SlackApiError, OSError) as error:
+            reason = (
+                error.response.get("error")
+                if isinstance(error, SlackApiError)
+                else (type(error).__name__)
+            )
+            store.message_failed(message.id, str(reason))
+            log.warning("retry %d for learner %s failed: %s", attempt, message.learner_id, reason)
+            continue
+        store.message_sent(message.id)
+        delivered += 1
+    if delivered:
+        log.info("delivered %d message(s) Slack had refused earlier", delivered)
+    return delivered

@@ -35,13 +35,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # and the webhook's pool run beside them: 8 connections stay open, 8 more open in a burst.
 # Every store method is one short transaction (GitHub is never called inside one), so a
 # connection is held for milliseconds. Each process needs up to POOL_SIZE + MAX_OVERFLOW
-# connections: keep (web processes + workers) x 16 under the server's max_connections.
+# connections: keep (web processes + workers) x 16 under the server's max_connections, or
+# size the pool in DATABASE_URL (``?pool_size=2&max_overflow=3``).
 POOL_SIZE = 8
 MAX_OVERFLOW = 8
 POOL_TIMEOUT = 10  # seconds a request waits for a free connection before failing
 POOL_RECYCLE = 30 * 60  # seconds; proxies and firewalls drop idle connections
 CONNECT_TIMEOUT = 5  # seconds; an unreachable server fails fast instead of hanging a thread
 OUTAGE_LOG_EVERY = 30.0  # seconds between two "database unreachable" lines
+POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
 
 
 def database_url(url: str) -> URL:
@@ -63,8 +65,27 @@ def is_postgresql(url: str | URL) -> bool:
     return make_url(url).get_backend_name() in ("postgres", "postgresql")
 
 
+def _pool_options(url: URL) -> tuple[URL, dict[str, int]]:
+    """``?pool_size=…&max_overflow=…&pool_timeout=…`` in DATABASE_URL size the pool (small
+    hosted plans allow only 20 connections or so); they are PR Coach's, not the driver's."""
+    found: dict[str, int] = {}
+    for name in POOL_OPTIONS:
+        if name not in url.query:
+            continue
+        value = url.query[name]
+        text = value[-1] if isinstance(value, tuple) else value
+        if not text.isdigit() or (name != "max_overflow" and int(text) == 0):
+            raise ConfigError(
+                "DATABASE_URL",
+                f"DATABASE_URL has {name}={text!r}: a whole number"
+                f"{'' if name == 'max_overflow' else ' above 0'} is expected.",
+            )
+        found[name] = int(text)
+    return url.difference_update_query(POOL_OPTIONS), found
+
+
 def create_database_engine(url: str, **options: Any) -> Engine:
-    parsed = database_url(url)
+    parsed, pool = _pool_options(database_url(url))
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30}, **options)
         _tune_sqlite(engine)
@@ -76,6 +97,7 @@ def create_database_engine(url: str, **options: Any) -> Engine:
         "pool_recycle": POOL_RECYCLE,
         # A connection the server closed (restart, failover) is replaced before use.
         "pool_pre_ping": True,
+        **pool,
     }
     if parsed.get_backend_name() == "postgresql":
         settings["connect_args"] = {

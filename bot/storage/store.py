@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, literal, select, text, update
@@ -14,7 +15,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
-from bot.storage.models import LearnerRow, ProcessedDelivery, StepEventRow, utcnow
+from bot.storage.models import (
+    LearnerRow,
+    OutboxMessage,
+    ProcessedDelivery,
+    StepEventRow,
+    utcnow,
+)
+
+RETRY_FIRST = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    learner_id: int | None
+    channel: str
+    text: str
+    blocks: list[Any]
+    attempts: int
+    next_at: datetime
 
 
 def _plain(value: Any) -> Any:
@@ -357,6 +377,64 @@ class SqlLearnerStore:
                 update(LearnerRow)
                 .where(LearnerRow.id == learner_id)
                 .values(watch_at=at, watch_etag=etag)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- Slack messages to retry -------------------------------------------------------
+
+    def enqueue_message(
+        self, channel: str, text: str, blocks: list[Any], learner_id: int | None, error: str
+    ) -> None:
+        with self._transaction() as session:
+            session.add(
+                OutboxMessage(
+                    learner_id=learner_id,
+                    channel=channel,
+                    text=text,
+                    blocks=blocks,
+                    attempts=1,
+                    last_error=error[:200],
+                    next_at=self._clock() + RETRY_FIRST,
+                    created_at=self._clock(),
+                )
+            )
+
+    def due_messages(self, now: datetime, limit: int = 50) -> list[PendingMessage]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.next_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            return [
+                PendingMessage(
+                    r.id, r.learner_id, r.channel, r.text, list(r.blocks), r.attempts, r.next_at
+                )
+                for r in rows
+            ]
+
+    def claim_message(self, message_id: int, seen: datetime, until: datetime) -> bool:
+        """Compare-and-set on ``next_at``: one worker retries a message at a time."""
+        with self._transaction() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.next_at == seen)
+                .values(next_at=until, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def message_sent(self, message_id: int) -> None:
+        with self._transaction() as session:
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+
+    def message_failed(self, message_id: int, error: str) -> None:
+        with self._transaction() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(last_error=error[:200])
                 .execution_options(synchronize_session=False)
             )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,8 @@ ADA = Person("T0001", "UADA")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlLearnerStore]:
-    url = f"sqlite:///{tmp_path / 'coach.db'}"
+def store(database_url: str) -> Iterator[SqlLearnerStore]:
+    url = database_url  # SQLite, or PostgreSQL with TEST_DATABASE_URL
     migrate(url)
     engine = create_database_engine(url)
     yield SqlLearnerStore(session_factory(engine))

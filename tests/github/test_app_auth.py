@@ -16,6 +16,7 @@ import jwt
 import pytest
 import requests
 
+from bot.course.ports import CheckContext
 from bot.errors import ConfigError, GitHubUnavailable
 from bot.github.checks import GitHubChecks
 from bot.github.client import make_github_for
@@ -49,7 +50,7 @@ def environ(fake_github: FakeGitHub, key: AppKey, **overrides: str | None) -> di
     env: dict[str, str | None] = {
         "GITHUB_API_URL": fake_github.url,
         "PRACTICE_REPO": "eig/practice",
-        "GITHUB_TIMEOUT": "3",
+        "GITHUB_TIMEOUT": "10",  # generous: a loaded test machine is not GitHub being down
         "GITHUB_APP_ID": str(APP_ID),
         "GITHUB_APP_PRIVATE_KEY": key.private_pem,
         **overrides,
@@ -103,6 +104,12 @@ def test_requests_carry_the_installation_token_found_from_the_practice_repo(
     assert token_request.token is not None and token_request.token.startswith("eyJ")  # a JWT
     assert (user_request.path, user_request.token) == ("/users/ada-l", issued.token)
     assert user_request.installation_id == INSTALLATION_ID
+
+    # The checks' lazy client shares the token.
+    installed.world.fork("eig/practice", owner=LOGIN)
+    assert checks.run("fork_exists", CheckContext(LOGIN)).done
+    assert len(installed.issued_tokens) == 1
+    assert {r.token for r in installed.requests[3:]} == {issued.token}
 
 
 def test_a_given_installation_id_is_checked_not_looked_up(
@@ -220,7 +227,7 @@ def test_the_console_refuses_to_start_when_the_app_is_not_installed(
         text=True,
         timeout=60,
     )
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
     assert "not installed on PRACTICE_REPO eig/practice" in result.stderr
     assert "Traceback" not in result.stderr
     assert key_body(key) not in result.stdout + result.stderr

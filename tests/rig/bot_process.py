@@ -96,8 +96,8 @@ class BotProcess:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its workers are still loading the app
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"the bot did not answer /healthz within {timeout}s:\n{self.logs()}")
