@@ -215,7 +215,7 @@ def _outcome(github: FakeGitHub, plans: list[Plan], count: int, hours: float) ->
 
 
 def run(
-    learners: int = 300, hours: float = 24, naive_learners: int = 30, naive_hours: float = 3
+    learners: int = 30, hours: float = 4, naive_learners: int = 10, naive_hours: float = 1
 ) -> str:
     smart = adaptive(learners, hours)
     dumb = naive(naive_learners, naive_hours)
