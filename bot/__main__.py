@@ -27,35 +27,24 @@ def _secrets(settings: Settings) -> list[str]:
             settings.slack_app_token,
             settings.github_token,
             settings.github_webhook_secret,
+            settings.github_app_private_key,
         )
     ]
 
 
 def _preflight(settings: Settings) -> None:
     """Before serving: the course loads, the schema is current, Slack knows the token."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.slack.app import make_web_client
+    from bot.github.client import make_github_for
+    from bot.slack.app import check_token, make_web_client
     from bot.storage.database import migrate
     from bot.wiring import load_content
 
     load_content(settings)
     migrate(settings.database_url)
-    try:
-        identity = make_web_client(settings).auth_test()
-        log.info(
-            "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
-        )
-    except SlackApiError as error:
-        if error.response.get("error") in ("invalid_auth", "not_authed", "account_inactive"):
-            raise ConfigError(
-                "SLACK_BOT_TOKEN",
-                "SLACK_BOT_TOKEN was refused by Slack (invalid_auth). Copy "
-                "the Bot User OAuth Token again from the Slack app page → OAuth & Permissions.",
-            ) from None
-        log.warning("Slack auth.test failed (%s); serving anyway", error.response.get("error"))
-    except OSError as error:
-        log.warning("Slack is unreachable for now (%s); serving anyway", type(error).__name__)
+    check_token(make_web_client(settings))
+    # A GitHub App not installed on the practice repository stops the start here, once,
+    # rather than in every web worker.
+    make_github_for(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

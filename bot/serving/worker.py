@@ -25,12 +25,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import ConfigError
 from bot.github.probes import Prober
 from bot.settings import HELP, Settings
-from bot.slack.app import make_web_client
+from bot.slack.app import check_token, make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
 from bot.slack.progress import run_outbox_job, run_watch_job
 from bot.storage.database import migrate
@@ -267,21 +266,7 @@ def _check_slack(settings: Settings, client: WebClient) -> None:
             "SLACK_BOT_TOKEN",
             f"SLACK_BOT_TOKEN is not set. It is {HELP['SLACK_BOT_TOKEN']}.",
         )
-    try:
-        identity = client.auth_test()
-        log.info(
-            "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
-        )
-    except SlackApiError as error:
-        if error.response.get("error") in ("invalid_auth", "not_authed", "account_inactive"):
-            raise ConfigError(
-                "SLACK_BOT_TOKEN",
-                "SLACK_BOT_TOKEN was refused by Slack (invalid_auth). Copy "
-                "the Bot User OAuth Token again from the Slack app page → OAuth & Permissions.",
-            ) from None
-        log.warning("Slack auth.test failed (%s); starting anyway", error.response.get("error"))
-    except OSError as error:
-        log.warning("Slack is unreachable for now (%s); starting anyway", type(error).__name__)
+    check_token(client)
 
 
 def run_worker(settings: Settings) -> None:

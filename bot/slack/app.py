@@ -8,11 +8,13 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 
+from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.delivery import Services
@@ -31,6 +33,26 @@ def make_web_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=1),
         ],
     )
+
+
+def check_token(client: WebClient) -> None:
+    """Ask Slack who we are: a refused token stops the start with a clear message; Slack
+    being unreachable only warns (it may be back by the time someone writes)."""
+    try:
+        identity = client.auth_test()
+        log.info(
+            "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
+        )
+    except SlackApiError as error:
+        if error.response.get("error") in ("invalid_auth", "not_authed", "account_inactive"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN",
+                "SLACK_BOT_TOKEN was refused by Slack (invalid_auth). Copy "
+                "the Bot User OAuth Token again from the Slack app page → OAuth & Permissions.",
+            ) from None
+        log.warning("Slack auth.test failed (%s); starting anyway", error.response.get("error"))
+    except OSError as error:
+        log.warning("Slack is unreachable for now (%s); starting anyway", type(error).__name__)
 
 
 def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:

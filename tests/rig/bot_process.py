@@ -79,7 +79,7 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> BotProcess:
+    def start(self, timeout: float = 60.0) -> BotProcess:
         self.log_path = self.workdir / f"bot-{self.port}.log"
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
