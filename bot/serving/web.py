@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -40,9 +41,15 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        options: dict[str, Any],
+        app_factory: Callable[[Settings], WSGIApp] | None = None,
+    ) -> None:
         self.settings = settings
         self.options = options
+        self.app_factory = app_factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -51,10 +58,13 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> WSGIApp:
         # Runs in each worker after the fork: database connections are not shared.
-        return create_wsgi_app(self.settings)
+        return (self.app_factory or create_wsgi_app)(self.settings)
 
 
-def serve_http(settings: Settings) -> None:
+def serve_http(
+    settings: Settings, app_factory: Callable[[Settings], WSGIApp] | None = None
+) -> None:
+    """Serve PR Coach (or, for bench/, ``app_factory``'s app) with the production options."""
     options = {
         "bind": f"0.0.0.0:{settings.port}",
         # WEB_CONCURRENCY is the platforms' (Heroku, Scalingo) way to size web processes.
@@ -69,4 +79,4 @@ def serve_http(settings: Settings) -> None:
         "proc_name": "prcoach-web",
     }
     log.info("serving HTTP on port %s", settings.port)
-    _Gunicorn(settings, options).run()
+    _Gunicorn(settings, options, app_factory).run()

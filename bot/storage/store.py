@@ -41,6 +41,26 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+# What staff reports and the CSV read of each learner (see bot/course/reports.py).
+_REPORT_COLUMNS = (
+    "id",
+    "team_id",
+    "slack_user_id",
+    "language",
+    "current_step",
+    "created_at",
+    "step_started_at",
+    "last_activity_at",
+    "github_login",
+    "cohort",
+    "finished_at",
+    "last_diagnosis",
+    "name",
+    "paused",
+    "erased_at",
+)
+
+
 def _learner(row: LearnerRow) -> Learner:
     return Learner(
         id=row.id,
@@ -270,7 +290,10 @@ class SqlLearnerStore:
     ) -> tuple[list[Learner], dict[int, dict[str, datetime]]]:
         """Every learner (of ``cohort``) and when each did each step: two queries in all."""
         with self._transaction() as session:
-            learners = select(LearnerRow).order_by(LearnerRow.id)
+            # Plain rows of only what reports show: no ORM objects, no JSON to decode.
+            learners = select(*(getattr(LearnerRow, c) for c in _REPORT_COLUMNS)).order_by(
+                LearnerRow.id
+            )
             done = (
                 select(
                     StepEventRow.learner_id,
@@ -283,7 +306,7 @@ class SqlLearnerStore:
             if cohort is not None:
                 learners = learners.where(LearnerRow.cohort == cohort)
                 done = done.join(LearnerRow).where(LearnerRow.cohort == cohort)
-            rows = [_learner(row) for row in session.scalars(learners)]
+            rows = [Learner(**row._asdict()) for row in session.execute(learners)]
             completions: dict[int, dict[str, datetime]] = {}
             for learner_id, step_id, when in session.execute(done):
                 completions.setdefault(learner_id, {})[step_id] = when

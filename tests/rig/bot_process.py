@@ -89,17 +89,25 @@ class BotProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        try:
+            self._wait_until_healthy(timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started bot behind
+            raise
+        return self
+
+    def _wait_until_healthy(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.logs()}")
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return
             except (requests.ConnectionError, requests.Timeout):
                 pass  # not listening yet, or its workers are still loading the app
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"the bot did not answer /healthz within {timeout}s:\n{self.logs()}")
 
     def stop(self) -> None:
