@@ -5,16 +5,38 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import report, watching
+from bench import ack, delivery, journey, memory, report, report_postgresql, targets, watching
 
-BENCHMARKS = {"report": report.run, "watching": watching.run}
+# In the order: speed (acknowledgements, then messages), GitHub thrift, the staff's
+# report, memory. ``memory`` reads the peaks of the ``ack`` and ``delivery`` runs (and runs
+# them itself when asked alone).
+BENCHMARKS = {
+    "ack": ack.run,
+    "delivery": delivery.run,
+    "journey": journey.run,
+    "watching": watching.run,
+    "report": report.run,
+    "report-postgresql": report_postgresql.run,
+    "memory": memory.run,
+}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = _cpu_model()
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
         mem = f"{memory:.0f} GiB RAM"
@@ -22,7 +44,8 @@ def machine() -> str:
         mem = "memory unknown"
     return (
         f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), {mem}, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}; load average at start "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min)"
     )
 
 
@@ -36,13 +59,21 @@ def main(argv: list[str]) -> int:
         "# PR Coach benchmarks",
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {machine()}.",
-        "Reproduce with `.venv/bin/python -m bench`.",
+        "Reproduce with `.venv/bin/python -m bench` (one benchmark: `python -m bench NAME`; "
+        "PostgreSQL with `TEST_DATABASE_URL=postgresql+psycopg://…`, as for the tests).",
         "",
     ]
+    tables = {}
+    started = time.monotonic()
     for name in chosen:
-        table = BENCHMARKS[name]()
-        print(table, flush=True)
-        sections += [table, ""]
+        began = time.monotonic()
+        tables[name] = BENCHMARKS[name]()
+        print(tables[name], flush=True)
+        print(f"({name}: {time.monotonic() - began:.0f} s)\n", file=sys.stderr, flush=True)
+        sections += [tables[name], ""]
+    summary = targets.summary(tables)
+    print(summary)
+    sections += [summary, "", f"The suite took {time.monotonic() - started:.0f} s.", ""]
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
     return 0
 

@@ -7,6 +7,8 @@ environment, the Procfile's command lines, the signed senders.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import multiprocessing
 import os
@@ -25,7 +27,7 @@ import requests
 from bot.course.checks import CheckResult
 from bot.storage.database import create_database_engine, migrate, session_factory
 from bot.storage.store import SqlLearnerStore
-from tests.rig import fake_github
+from tests.rig import fake_github, fake_slack
 from tests.rig.bot_process import PRACTICE_REPO, STAFF_CHANNEL, STAFF_USER, free_port
 from tests.rig.fake_github import FakeGitHub
 from tests.rig.fake_slack import DEFAULT_TEAM_ID, FakeSlack, dm_channel_id
@@ -52,6 +54,12 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -99,10 +107,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.logs()[-3000:]}")
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    # Every worker answers: ask as many times as there are workers, and more.
-                    if len(self.workers()) >= int(self.env.get("WEB_CONCURRENCY", "1")):
-                        return self
+                healthy = requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+                if healthy and len(self.workers()) >= int(self.env.get("WEB_CONCURRENCY", "1")):
+                    return self
             except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
@@ -128,10 +135,8 @@ class Server:
             self.process.kill()
             self.process.wait()
         for pid in workers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -162,26 +167,36 @@ def staff_slack(slack: FakeSlack) -> None:
     slack.add_user(STAFF_USER, name="staff", real_name="Camille Staff", locale="fr-FR")
 
 
-def _setup(github: FakeGitHub, slack: FakeSlack, logins: list[str], users: list[str]) -> None:
+def _setup(
+    github: FakeGitHub, slack: FakeSlack, logins: list[str], users: list[str]
+) -> dict[str, int]:
+    """A fresh world with these learners' accounts; their GitHub ids by login."""
     github.reset()
     github.rate_limit = 10**9  # the load counts requests, it does not hit GitHub's limit
     practice_world(github)
+    ids = {}
     for login, user in zip(logins, users, strict=True):
-        github.world.add_user(login, email=f"{login}@example.org")
+        ids[login] = github.world.add_user(login, email=f"{login}@example.org").id
         slack.add_user(user, name=login, real_name=login.title(), locale="en-US")
+    return ids
 
 
 def _set_github_delay(github: FakeGitHub, slack: FakeSlack, seconds: float) -> None:
     github.delay = seconds
 
 
+_cpu_mark = [0.0]
+
+
 def _reset_traffic(github: FakeGitHub, slack: FakeSlack) -> None:
     github.reset_log()
     slack.reset()
+    _cpu_mark[0] = time.process_time()
 
 
-def _traffic(github: FakeGitHub, slack: FakeSlack) -> tuple[int, int]:
-    return len(github.requests), len(slack.calls)
+def _traffic(github: FakeGitHub, slack: FakeSlack) -> tuple[int, int, float]:
+    """Requests the fakes answered since ``reset_traffic``, and the CPU seconds they took."""
+    return len(github.requests), len(slack.calls), time.process_time() - _cpu_mark[0]
 
 
 COMMANDS: dict[str, Callable[..., Any]] = {
@@ -192,9 +207,15 @@ COMMANDS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _quiet(*_args: object) -> None:
+    """A web worker killed at the end of a run drops its connections: nothing to report."""
+
+
 def _serve_fakes(connection: Connection) -> None:
     # Under load the bot opens many connections at once: listen with a longer queue than 5.
     fake_github._Server.request_queue_size = 128
+    fake_github._Server.handle_error = _quiet  # type: ignore[method-assign]
+    fake_slack._Server.handle_error = _quiet  # type: ignore[method-assign]
     with FakeGitHub() as github, FakeSlack() as slack:
         staff_slack(slack)
         connection.send((github.url, slack.api_url, slack.base_url))
@@ -233,10 +254,8 @@ class FakesProcess:
         return result
 
     def __exit__(self, *exc_info: object) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._connection.send(None)
-        except OSError:
-            pass
         self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()
@@ -269,11 +288,15 @@ def open_store(database_url: str) -> SqlLearnerStore:
 
 
 def seed_learners(
-    database_url: str, people: Iterable[tuple[str, str]], step: str
+    database_url: str,
+    people: Iterable[tuple[str, str]],
+    step: str,
+    github_ids: Mapping[str, int] | None = None,
 ) -> list[Seeded]:
     """Learners ``(slack user id, GitHub login)`` enrolled and done up to ``step``.
 
     The GitHub side (the fork, the branch, the commit) is the caller's: ``make_world``.
+    ``github_ids`` (by login) are recorded as the link step does.
     """
     migrate(database_url)
     store = open_store(database_url)
@@ -283,13 +306,13 @@ def seed_learners(
         store.update_profile(learner.id, dm_channel=dm_channel_id(user_id))
         person = Seeded(learner.id, user_id, login)
         facts: dict[str, dict[str, Any]] = {
-            "link": {"github_login": login},
+            "link": {"github_login": login, **_github_id(github_ids, login)},
             "fork": {"fork": person.fork, "default_branch": "main"},
             "branch": {"branch": person.branch, "branches": [person.branch]},
             "commit": {"branch": person.branch},
         }
         facts["fork"]["upstream_default_branch"] = "main"
-        for done, following in zip(STEPS, STEPS[1:], strict=False):
+        for done, following in itertools.pairwise(STEPS):
             if STEPS.index(done) >= STEPS.index(step):
                 break
             store.record_check(
@@ -297,6 +320,10 @@ def seed_learners(
             )
         seeded.append(person)
     return seeded
+
+
+def _github_id(github_ids: Mapping[str, int] | None, login: str) -> dict[str, int]:
+    return {"github_user_id": github_ids[login]} if github_ids else {}
 
 
 def make_world(github: FakeGitHub, person: Seeded, step: str) -> None:

@@ -25,11 +25,13 @@ from bot.serving.logs import configure_logging
 from bot.serving.web import create_wsgi_app, serve_http
 from bot.serving.wsgi import WSGIApp, make_wsgi_app
 from bot.settings import Settings, load_settings
+from bot.slack.app import make_web_client
 
 
 def bare_app(settings: Settings) -> WSGIApp:
     app = App(
-        token=settings.slack_bot_token.reveal(),
+        # As PR Coach's: Bolt asks auth.test once per process, of SLACK_API_URL (the fake).
+        client=make_web_client(settings),
         signing_secret=settings.slack_signing_secret.reveal(),
         token_verification_enabled=False,
         process_before_response=False,  # as PR Coach's (bot/slack/app.py)

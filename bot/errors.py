@@ -6,8 +6,11 @@ can turn any of them into a clear message instead of a traceback::
     PRCoachError
     ├── ConfigError          a setting is missing or malformed (the bot refuses to start)
     ├── CourseError          the course file is malformed (the bot refuses to start)
-    └── GitHubUnavailable    GitHub is down, slow or unreachable: try again later
-        └── GitHubRateLimited    our GitHub quota is spent until ``retry_at``
+    ├── GitHubUnavailable    GitHub is down, slow or unreachable: try again later
+    │   └── GitHubRateLimited    our GitHub quota is spent until ``retry_at``
+    ├── GitHubNotFound       something a check needed is gone (a renamed or deleted account…)
+    ├── DeviceFlowRefused    GitHub refuses the sign-in ("device flow"): the app's settings
+    └── AccountTaken         a GitHub account is linked to another Slack user already
 """
 
 from __future__ import annotations
@@ -52,3 +55,27 @@ class GitHubUnavailable(PRCoachError):
 
 class GitHubRateLimited(GitHubUnavailable):
     """Our GitHub request quota is spent until ``retry_at``."""
+
+
+class GitHubNotFound(PRCoachError):
+    """GitHub answered 404 for something a check needed (the learner's account, their fork).
+
+    The coach follows the account by its id, which survives a rename, before giving up.
+    """
+
+
+class DeviceFlowRefused(PRCoachError):
+    """GitHub refuses the device flow itself: a wrong ``GITHUB_OAUTH_CLIENT_ID``, or the app
+    does not have Device Flow enabled. ``error`` is GitHub's error code (or the HTTP status)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"GitHub refused the device flow: {error}")
+        self.error = error
+
+
+class AccountTaken(PRCoachError):
+    """The GitHub account is linked to another Slack user already (one account, one person)."""
+
+    def __init__(self, github_user_id: int) -> None:
+        super().__init__(f"GitHub account {github_user_id} is linked to someone else")
+        self.github_user_id = github_user_id

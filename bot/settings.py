@@ -26,6 +26,8 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _ID_RE = re.compile(r"^[1-9][0-9]{0,17}$")  # GitHub's numeric IDs (App ID, installation ID)
+# OAuth Apps' and GitHub Apps' client IDs: Ov23li…, Iv23li…, Iv1.…, or 20 hex digits.
+_CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{7,99}$")
 _PEM_BEGIN = "-----BEGIN"
 
 
@@ -82,6 +84,14 @@ HELP: dict[str, str] = {
     "GITHUB_URL": "GitHub's website, used in links; derived from GITHUB_API_URL when unset",
     "GITHUB_WEBHOOK_SECRET": "optional; the secret typed in the practice repository's webhook "
     "settings, or in the GitHub App's (its page → General → Webhook secret)",
+    "GITHUB_OAUTH_CLIENT_ID": "optional; learners prove their GitHub account is theirs by "
+    "signing in on GitHub (device flow, no callback URL needed). The Client ID (not the "
+    "secret) of an OAuth App or a GitHub App with 'Enable Device Flow' ticked: github.com → "
+    "Settings (or the organisation's) → Developer settings → OAuth Apps or GitHub Apps → your "
+    "app → General → Client ID",
+    "REQUIRE_VERIFIED_LINK": "optional; true makes signing in on GitHub mandatory: a typed "
+    "login is not enough, and nothing is checked until the learner proved the account is "
+    "theirs. Needs GITHUB_OAUTH_CLIENT_ID",
     "DATABASE_URL": "where progress is stored; default sqlite:///prcoach.db (a file next to "
     "the bot)",
     "PRACTICE_REPO": "the cohort's practice repository on GitHub, as owner/name "
@@ -142,6 +152,9 @@ class Settings:
     github_app_id: int | None = None
     github_app_private_key: Secret = field(default_factory=lambda: Secret(""))  # PEM text
     github_app_installation_id: int | None = None  # None: the one on the practice repository
+    # Set: learners prove their account on GitHub (device flow) with this app's client ID.
+    github_oauth_client_id: str | None = None
+    require_verified_link: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -260,6 +273,16 @@ def load_settings(
 
     require_merge = _flag(r, "REQUIRE_MERGE", "false")
 
+    oauth_client_id = r.get("GITHUB_OAUTH_CLIENT_ID") or None
+    if oauth_client_id and not _CLIENT_ID_RE.match(oauth_client_id):
+        raise _fail("GITHUB_OAUTH_CLIENT_ID", f"is {oauth_client_id!r}, not a client ID")
+    require_verified = _flag(r, "REQUIRE_VERIFIED_LINK", "false")
+    if require_verified and not oauth_client_id:
+        raise _fail(
+            "REQUIRE_VERIFIED_LINK",
+            "is true but GITHUB_OAUTH_CLIENT_ID is not set (learners could not prove anything)",
+        )
+
     timeout_text = r.get("GITHUB_TIMEOUT", "10")
     try:
         timeout = float(timeout_text)
@@ -300,6 +323,8 @@ def load_settings(
         github_app_id=app_id,
         github_app_private_key=Secret(private_key),
         github_app_installation_id=installation_id,
+        github_oauth_client_id=oauth_client_id,
+        require_verified_link=require_verified,
     )
 
 

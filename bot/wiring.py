@@ -17,8 +17,10 @@ from bot.course.messages import load_messages
 from bot.course.staff import StaffDesk
 from bot.github.checks import GitHubChecks
 from bot.github.client import make_github_for
+from bot.github.device_flow import GitHubDeviceFlow
 from bot.settings import Settings
 from bot.slack.delivery import Services
+from bot.slack.verification import VerificationPoller
 from bot.slack.views.render import Renderer
 from bot.slack.views.staff import StaffViews
 from bot.storage.database import create_database_engine, session_factory
@@ -56,6 +58,16 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         else SqlLearnerStore(session_factory(engine))
     )
     github = make_github_for(settings)  # GITHUB_TOKEN, or the GitHub App's installation
+    verifier = (
+        GitHubDeviceFlow(
+            settings.github_url,
+            settings.github_api_url,
+            settings.github_oauth_client_id,
+            timeout=settings.github_timeout,
+        )
+        if settings.github_oauth_client_id
+        else None
+    )
     coach = Coach(
         course,
         glossary,
@@ -65,6 +77,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         staff_channel=settings.staff_channel,
         is_staff=settings.is_staff,
         retention_days=settings.retention_days,
+        verifier=verifier,
+        require_verified=settings.require_verified_link,
+        **({"clock": clock} if clock else {}),
     )
     site = Site(settings.github_url, settings.practice_repo)
     renderer = Renderer(course, glossary, messages, site)
@@ -77,5 +92,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         retention=timedelta(days=settings.retention_days),
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
-    services = Services(settings, coach, renderer, desk, staff_views, outbox=store)
+    sign_ins = VerificationPoller() if verifier else None
+    services = Services(
+        settings, coach, renderer, desk, staff_views, outbox=store, sign_ins=sign_ins
+    )
     return Parts(services, store, github)

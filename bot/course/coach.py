@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from bot.course import replies as r
 from bot.course.accounts import clean_login, login_problem
@@ -20,13 +21,41 @@ from bot.course.intents import Action, Intent
 from bot.course.learner import Learner, Tool
 from bot.course.ports import CheckContext, LearnerStore, StepChecker
 from bot.course.text import LANGUAGES, normalize
-from bot.errors import GitHubRateLimited, GitHubUnavailable
+from bot.course.verification import (
+    EXPIRY_GRACE,
+    RETRY_AFTER_TROUBLE,
+    REUSE_AT_LEAST,
+    AccountVerifier,
+    FlowProgress,
+    PendingFlow,
+    PollStatus,
+    renamed_fork,
+    same_login,
+    slowed_interval,
+)
+from bot.errors import (
+    AccountTaken,
+    DeviceFlowRefused,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
-# History lines that are not checks.
+# History lines that are not checks (``step_events.outcome``, 16 characters at most).
 WELCOMED = "welcomed"
 STUCK = "stuck"
+VERIFY_STARTED = "code_sent"  # a sign-in code was handed out (device flow)
+VERIFIED = "verified"  # the linked account was proven the learner's
+CODE_EXPIRED = "code_expired"
+CODE_DENIED = "code_denied"
+LINK_REFUSED = "link_refused"  # the account is linked to someone else
+RENAMED = "renamed"  # the account was renamed on GitHub; the link followed it
+
+
+class _AccountGone(Exception):
+    """The linked account answers neither under its login nor under its id: deleted."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,9 @@ class Coach:
         staff_channel: str | None = None,
         is_staff: Callable[[str], bool] = lambda _user: False,
         retention_days: int = 365,
+        verifier: AccountVerifier | None = None,
+        require_verified: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.course = course
         self.glossary = glossary
@@ -58,6 +90,11 @@ class Coach:
         self.staff_channel = staff_channel
         self.is_staff = is_staff
         self.retention_days = retention_days
+        # Set: learners prove their account on GitHub (device flow) when they link it.
+        self.verifier = verifier
+        # And nothing is checked for a learner whose account is not proven.
+        self.require_verified = require_verified and verifier is not None
+        self.clock = clock
 
     # -- who is this ------------------------------------------------------------------
 
@@ -119,16 +156,18 @@ class Coach:
         Returns the answer only when the step got done: nobody wants an unasked "not yet".
         GitHub being unavailable is left for the next occasion.
         """
-        if learner.finished or not learner.github_login:
+        if learner.finished or not learner.github_login or self._must_verify(learner):
             return None
         step = self._current(learner)
         if step.check == "github_account":
             return None
-        context = CheckContext(learner.github_login, learner.facts, step.params)
         try:
-            result = self.checker.run(step.check, context)
+            learner, result, notes = self._checked(learner, step, source)
         except GitHubUnavailable as trouble:
             log.info("recheck of learner %s postponed: %s", learner.id, trouble.cause)
+            return None
+        except (GitHubNotFound, _AccountGone) as missing:
+            log.info("recheck of learner %s: %s", learner.id, type(missing).__name__)
             return None
         if not result.done:
             return None
@@ -136,7 +175,7 @@ class Coach:
         moved = answer.learner is not None and (
             answer.learner.current_step != learner.current_step or answer.learner.finished
         )
-        return answer if moved else None
+        return _with(notes, answer) if moved else None
 
     def reminder(self, learner: Learner) -> r.Answer:
         """A nudge: where they are, with the step's buttons."""
@@ -162,6 +201,9 @@ class Coach:
             Action.STUCK: self._stuck,
             Action.EXPLAIN: self._explain,
             Action.LINK: self._link,
+            Action.UNLINK: self._unlink,
+            Action.VERIFY: self._verify,
+            Action.LINK_UNVERIFIED: self._link_unverified,
             Action.LANG: self._language,
             Action.TOOL: self._tool,
             Action.RESTART: self._restart,
@@ -199,21 +241,296 @@ class Coach:
         if learner.finished:
             return r.Answer(learner, (r.Finished(), self._checklist(learner)))
         step = self._current(learner)
+        if self._must_verify(learner):
+            # The programme asks for proven accounts: nothing is checked before.
+            return self._verification(learner, source, intro=r.Notice("verify.required"))
         if step.check == "github_account":
             if learner.github_login:
                 # Linked already (e.g. after a restart that kept the login): confirm it still
                 # exists rather than asking again.
                 return self._run_link(learner, step, learner.github_login, source)
+            if self.verifier is not None:
+                return self._verification(learner, source)
             return r.Answer(learner, (r.Notice("link.ask"), self._card(learner)))
-        context = CheckContext(learner.github_login, learner.facts, step.params)
         try:
-            result = self.checker.run(step.check, context)
+            learner, result, notes = self._checked(learner, step, source)
         except GitHubUnavailable as trouble:
             return self._unavailable(learner, step, trouble, source)
-        return self._record(learner, step, result, source)
+        except _AccountGone:
+            return r.Answer(
+                learner, (r.Notice("link.account_gone", {"login": learner.github_login}),)
+            )
+        return _with(notes, self._record(learner, step, result, source))
+
+    def _checked(
+        self, learner: Learner, step: Step, source: str
+    ) -> tuple[Learner, CheckResult, tuple[r.Reply, ...]]:
+        """Run the step's check; when it fails, make sure the account was not renamed.
+
+        A renamed account keeps its id: when the check is not done (or its login no longer
+        answers), one question by id tells the account's login today. If it changed, the link
+        follows (the learner keeps their progress) and the check runs again.
+        """
+        context = CheckContext(learner.github_login, learner.facts, step.params)
+        missing: GitHubNotFound | None = None
+        try:
+            result: CheckResult | None = self.checker.run(step.check, context)
+        except GitHubNotFound as error:
+            result, missing = None, error
+        if (result is not None and result.done) or not learner.github_user_id:
+            if result is None:
+                raise missing or GitHubNotFound(step.check)
+            return learner, result, ()
+        current = self.checker.account_login(learner.github_user_id)
+        if current is None:
+            log.info("learner %s: GitHub account %s is gone", learner.id, learner.github_user_id)
+            raise _AccountGone()
+        if same_login(current, learner.github_login):
+            if result is None:
+                raise missing or GitHubNotFound(step.check)  # something else is missing
+            return learner, result, ()
+        old = learner.github_login or ""
+        learner = self._follow_rename(learner, current, source)
+        notes: tuple[r.Reply, ...] = (r.Notice("link.renamed", {"old": old, "login": current}),)
+        context = CheckContext(learner.github_login, learner.facts, step.params)
+        return learner, self.checker.run(step.check, context), notes
+
+    def _follow_rename(self, learner: Learner, login: str, source: str) -> Learner:
+        old = learner.github_login or ""
+        facts = dict(learner.facts)
+        facts["github_login"] = login
+        if facts.get("fork"):
+            facts["fork"] = renamed_fork(str(facts["fork"]), old, login)
+        log.info("learner %s: GitHub account %s renamed", learner.id, learner.github_user_id)
+        return self.store.rename_account(learner.id, login, facts, self._link_step().id, source)
+
+    def _link_step(self) -> Step:
+        return self.course.step_with_check("github_account") or self.course.first
+
+    def _must_verify(self, learner: Learner) -> bool:
+        return self.require_verified and bool(learner.github_login) and not learner.verified
+
+    # -- linking an account ---------------------------------------------------------------
 
     def _link(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
-        link_step = self.course.step_with_check("github_account") or self.course.first
+        if self.verifier is not None:
+            return self._link_verified(learner, intent, source)
+        return self._link_typed(learner, intent, source)
+
+    def _link_verified(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """With sign-in on GitHub: whichever account approves is linked, whatever was typed."""
+        typed = clean_login(intent.argument)
+        current = learner.github_login
+        if current and (not typed or same_login(typed, current)):
+            if learner.verified:
+                return r.Answer(learner, (r.Notice("link.already", {"login": current}),))
+            intro = r.Notice("verify.prove", {"login": current})
+            return self._verification(learner, source, intro=intro)
+        if current and not intent.confirmed:
+            facts = {"login": current, "new_login": typed}
+            return r.Answer(learner, (r.Confirm("link.confirm", "link", typed, facts),))
+        valid = bool(typed) and login_problem(typed) is None
+        return self._verification(learner, source, typed=typed if valid else None)
+
+    def _link_unverified(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """The "link without proving it" button, when the programme allows it."""
+        if self.require_verified:
+            return self._verification(learner, source, intro=r.Notice("verify.required"))
+        self.store.end_flow(learner.id)
+        return self._link_typed(learner, replace(intent, action=Action.LINK), source)
+
+    def _verify(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """The "new code" and "Connect with GitHub" buttons."""
+        if self.verifier is None:
+            return self._link(learner, Intent(Action.LINK), source)
+        if learner.github_login and learner.verified:
+            login = learner.github_login
+            return r.Answer(learner, (r.Notice("link.already", {"login": login}),))
+        return self._verification(learner, source)
+
+    def _unlink(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        self.store.end_flow(learner.id)
+        login = learner.github_login
+        if not login:
+            return r.Answer(learner, (r.Notice("unlink.not_linked"),))
+        if not intent.confirmed:
+            facts = {"login": login}
+            return r.Answer(learner, (r.Confirm("unlink.confirm", Action.UNLINK.value, "", facts),))
+        learner = self.store.unlink(learner.id, self._link_step().id, source)
+        log.info("learner %s unlinked their GitHub account", learner.id)
+        notice = r.Notice("unlink.done", {"login": login})
+        return r.Answer(learner, (notice, self._card(learner)), changed=True)
+
+    def _verification(
+        self,
+        learner: Learner,
+        source: str,
+        *,
+        typed: str | None = None,
+        intro: r.Reply | None = None,
+    ) -> r.Answer:
+        """Show the learner a code to approve on GitHub: the pending one, or a new one."""
+        assert self.verifier is not None
+        step, now = self._link_step(), self.clock()
+        flow = self.store.pending_flow(learner.id)
+        if flow is not None and flow.expires_at - now >= REUSE_AT_LEAST:
+            progress = self._poll(learner, flow, source)
+            if progress.answer is not None:
+                return progress.answer
+            flow = self.store.pending_flow(learner.id) or flow
+            waiting = True
+        else:
+            try:
+                code = self.verifier.start()
+            except GitHubUnavailable as trouble:
+                return self._unavailable(learner, step, trouble, source)
+            except DeviceFlowRefused as refused:
+                return self._refused(learner, refused)
+            flow = self.store.start_flow(learner.id, code, now)
+            self.store.note(learner.id, step.id, VERIFY_STARTED, source)
+            waiting = False
+        card = r.DeviceCodeCard(
+            flow.user_code,
+            flow.minutes_left(now),
+            waiting=waiting,
+            typed_login=typed,
+            offer_unverified=bool(typed) and not self.require_verified,
+            relink_from=learner.github_login,
+        )
+        replies = (intro, card) if intro is not None else (card,)
+        return r.Answer(learner, replies, awaiting_verification=True)
+
+    def poll_verification(self, learner: Learner, source: str) -> FlowProgress:
+        """Ask GitHub about the learner's pending sign-in, if it is time (the transport's
+        background polling, or the worker's for sign-ins nobody polls any more)."""
+        flow = self.store.pending_flow(learner.id)
+        if flow is None or self.verifier is None:
+            return FlowProgress(None, None)
+        return self._poll(learner, flow, source)
+
+    def _poll(self, learner: Learner, flow: PendingFlow, source: str) -> FlowProgress:
+        assert self.verifier is not None
+        now = self.clock()
+        if now > flow.expires_at + EXPIRY_GRACE:
+            # GitHub never said (unreachable?): the code is over all the same, say so.
+            return FlowProgress(
+                self._flow_ended(learner, flow, "verify.expired", CODE_EXPIRED, source), None
+            )
+        if flow.next_poll_at > now:
+            return FlowProgress(None, flow.next_poll_at)
+        interval = timedelta(seconds=flow.interval)
+        if not self.store.claim_flow(learner.id, flow.next_poll_at, now + interval):
+            # Another process asks GitHub this time.
+            current = self.store.pending_flow(learner.id)
+            return FlowProgress(None, current.next_poll_at if current else None)
+        try:
+            result = self.verifier.poll(flow.device_code)
+        except GitHubUnavailable as trouble:
+            later = self.clock() + max(RETRY_AFTER_TROUBLE, 2 * interval)
+            log.info("sign-in of learner %s: GitHub unavailable (%s)", learner.id, trouble.cause)
+            self.store.reschedule_flow(learner.id, flow.device_code, flow.interval, later)
+            return FlowProgress(None, later)
+        except DeviceFlowRefused as refused:
+            self.store.end_flow(learner.id, flow.device_code)
+            return FlowProgress(self._refused(learner, refused), None)
+        if result.status in (PollStatus.PENDING, PollStatus.SLOW_DOWN):
+            seconds = flow.interval
+            if result.status is PollStatus.SLOW_DOWN:
+                seconds = slowed_interval(flow.interval, result.interval)
+            later = self.clock() + timedelta(seconds=seconds)
+            self.store.reschedule_flow(learner.id, flow.device_code, seconds, later)
+            return FlowProgress(None, later)
+        if result.status is PollStatus.EXPIRED:
+            return FlowProgress(
+                self._flow_ended(learner, flow, "verify.expired", CODE_EXPIRED, source), None
+            )
+        if result.status is PollStatus.DENIED:
+            return FlowProgress(
+                self._flow_ended(learner, flow, "verify.denied", CODE_DENIED, source), None
+            )
+        self.store.end_flow(learner.id, flow.device_code)
+        assert result.login is not None and result.user_id is not None
+        return FlowProgress(self._approved(learner, result.login, result.user_id, source), None)
+
+    def _flow_ended(
+        self, learner: Learner, flow: PendingFlow, key: str, kind: str, source: str
+    ) -> r.Answer:
+        self.store.end_flow(learner.id, flow.device_code)
+        self.store.note(learner.id, self._link_step().id, kind, source)
+        return r.Answer(learner, (r.FreshCode(key),))
+
+    def _refused(self, learner: Learner, refused: DeviceFlowRefused) -> r.Answer:
+        log.error(
+            "GitHub refused the device flow (%s): check GITHUB_OAUTH_CLIENT_ID, and that Device "
+            "Flow is enabled on the app's settings page",
+            refused.error,
+        )
+        note = r.Notice("verify.refused_staff", {"error": refused.error})
+        return r.Answer(learner, (r.Notice("verify.refused"),), staff_notes=(note,))
+
+    def _approved(self, learner: Learner, login: str, user_id: int, source: str) -> r.Answer:
+        """GitHub says ``login`` approved: link that account, proven."""
+        learner = self.store.get(learner.id)
+        step = self._link_step()
+        holder = self.store.holder_of(user_id, learner.id)
+        if holder is not None:
+            return self._refuse_claim(learner, login, user_id, True, holder, source)
+        result = CheckResult.done_with({"github_login": login, "github_user_id": user_id})
+        same = learner.github_login is not None and (
+            learner.github_user_id == user_id
+            or (learner.github_user_id is None and same_login(learner.github_login, login))
+        )
+        if same:
+            learner = self.store.mark_verified(learner.id, login, user_id, step.id, source)
+            if learner.finished or learner.current_step != step.id:
+                replies: list[r.Reply] = [r.Notice("verify.done", {"login": login})]
+                if not learner.finished:
+                    replies.append(self._card(learner))
+                return r.Answer(learner, tuple(replies), changed=True)
+        elif learner.github_login:
+            # Another account than the linked one: it owns none of the old fork or branch.
+            learner = self.store.restart(learner.id, step.id, keep_login=False, source=source)
+        answer = self._record(learner, step, result, source, verified=True)
+        if answer.learner is None or not answer.learner.verified:
+            return answer  # refused after all (another learner linked it meanwhile)
+        return _with((r.Notice("verify.linked", {"login": login}),), answer)
+
+    def _refuse_claim(
+        self,
+        learner: Learner,
+        login: str,
+        user_id: int,
+        verified: bool,
+        holder: Learner | None,
+        source: str,
+    ) -> r.Answer:
+        """One GitHub account, one person: the second claim is refused, and staff are told."""
+        facts = {"github_login": login, "github_user_id": user_id, "verified": verified}
+        self.store.note(learner.id, self._link_step().id, LINK_REFUSED, source, facts)
+        log.warning(
+            "learner %s claimed GitHub account %s, linked to learner %s: refused",
+            learner.id,
+            user_id,
+            holder.id if holder else "?",
+        )
+        note = r.Notice(
+            "link.taken_staff",
+            {
+                "user": learner.slack_user_id,
+                "holder": holder.slack_user_id if holder else "?",
+                "login": login,
+                "claim_key": "link.claim_verified" if verified else "link.claim_typed",
+                "holder_state_key": "report.verified"
+                if holder is not None and holder.verified
+                else "report.unverified",
+            },
+        )
+        key = "link.taken" if self.staff_channel else "link.taken_no_channel"
+        return r.Answer(learner, (r.Notice(key, {"login": login}),), staff_notes=(note,))
+
+    def _link_typed(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """Link the login the learner typed, as GitHub spells it: unverified."""
+        link_step = self._link_step()
         login = clean_login(intent.argument)
         if not login:
             return r.Answer(learner, (r.Notice("link.usage"),))
@@ -239,17 +556,49 @@ class Coach:
             result = self.checker.find_account(login)
         except GitHubUnavailable as trouble:
             return self._unavailable(learner, step, trouble, source)
-        if relink and result.done:
+        if not result.done:
+            return self._record(learner, step, result, source)
+        found = str(result.learned.get("github_login") or login)
+        user_id = result.learned.get("github_user_id")
+        if isinstance(user_id, int):
+            holder = self.store.holder_of(user_id, learner.id)
+            if holder is not None:
+                return self._refuse_claim(learner, found, user_id, False, holder, source)
+        same_account = user_id is not None and user_id == learner.github_user_id
+        if relink and not same_account:
             # A new account owns none of the old fork, branch or pull request.
             learner = self.store.restart(learner.id, step.id, keep_login=False, source=source)
-        return self._record(learner, step, result, source)
+        # A typed login proves nothing; the same account, retyped, stays as proven as it was.
+        verified = learner.verified and same_account
+        return self._record(learner, step, result, source, verified=verified)
 
-    def _record(self, learner: Learner, step: Step, result: CheckResult, source: str) -> r.Answer:
+    def _record(
+        self,
+        learner: Learner,
+        step: Step,
+        result: CheckResult,
+        source: str,
+        *,
+        verified: bool | None = None,
+    ) -> r.Answer:
         following = self.course.next_after(step.id)
         at_step = learner.current_step == step.id
-        learner = self.store.record_check(
-            learner.id, step.id, result, source, following.id if following else None
-        )
+        try:
+            learner = self.store.record_check(
+                learner.id,
+                step.id,
+                result,
+                source,
+                following.id if following else None,
+                verified=verified,
+            )
+        except AccountTaken as taken:
+            # Linked to someone else between our look and the write.
+            login = str(result.learned.get("github_login") or "")
+            holder = self.store.holder_of(taken.github_user_id, learner.id)
+            return self._refuse_claim(
+                learner, login, taken.github_user_id, bool(verified), holder, source
+            )
         if not result.done:
             return r.Answer(learner, (r.Diagnosed(step, result),), changed=True)
         replies: list[r.Reply] = [r.Success(step)]
@@ -369,7 +718,7 @@ class Coach:
             None,
             (r.Notice("forget.done"),),
             fallback_language=language,
-            staff_notes=("forget.staff",),
+            staff_notes=(r.Notice("forget.staff"),),
         )
 
     # -- pieces -----------------------------------------------------------------------
@@ -393,7 +742,8 @@ class Coach:
     def _card(self, learner: Learner) -> r.StepCard:
         step = self._current(learner)
         position, total = self._position(step)
-        return r.StepCard(step, position, total, self.course.minutes_left(step.id))
+        verify = self.verifier is not None and step.check == "github_account"
+        return r.StepCard(step, position, total, self.course.minutes_left(step.id), verify)
 
     def _checklist(self, learner: Learner) -> r.Checklist:
         done_at: dict[str, object] = {}
@@ -412,7 +762,13 @@ class Coach:
             passed = current_index is None or index < current_index
             when = done_at.get(step.id) if passed else None
             rows.append(r.ChecklistRow(step, passed, when, step.id == current))  # type: ignore[arg-type]
-        return r.Checklist(tuple(rows), learner.github_login)
+        verified = learner.verified if self.verifier is not None else None
+        return r.Checklist(tuple(rows), learner.github_login, verified)
+
+
+def _with(notes: tuple[r.Reply, ...], answer: r.Answer) -> r.Answer:
+    """``answer`` with ``notes`` shown first."""
+    return replace(answer, replies=(*notes, *answer.replies)) if notes else answer
 
 
 def language_from_locale(locale: str | None, default: str) -> str:

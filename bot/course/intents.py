@@ -22,6 +22,10 @@ class Action(StrEnum):
     STUCK = "stuck"
     EXPLAIN = "explain"
     LINK = "link"
+    UNLINK = "unlink"
+    # Buttons only: a new sign-in code on GitHub; the typed login linked without proof.
+    VERIFY = "verify"
+    LINK_UNVERIFIED = "link_unverified"
     LANG = "lang"
     TOOL = "tool"
     RESTART = "restart"
@@ -66,6 +70,8 @@ _COMMANDS: dict[str, Action] = {
     "expliquer": Action.EXPLAIN,
     "link": Action.LINK,
     "lier": Action.LINK,
+    "unlink": Action.UNLINK,
+    "delier": Action.UNLINK,
     "lang": Action.LANG,
     "langue": Action.LANG,
     "tool": Action.TOOL,
@@ -160,6 +166,7 @@ _PHRASES: dict[Action, tuple[str, ...]] = {
     Action.HOW: ("show me how", "how", "how do i do it", "comment", "comment faire", "montre moi"),
     Action.START: ("start", "hello", "hi", "bonjour", "salut", "commencer", "demarrer", "go"),
     Action.RESTART: ("restart", "start over", "recommencer", "tout recommencer"),
+    Action.UNLINK: ("unlink", "unlink my account", "delier", "delier mon compte"),
 }
 _PHRASE_ACTION = {phrase: action for action, phrases in _PHRASES.items() for phrase in phrases}
 

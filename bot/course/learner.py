@@ -29,6 +29,10 @@ class Learner:
     last_activity_at: datetime
     tool: Tool = Tool.WEB
     github_login: str | None = None
+    # GitHub's numeric id of the account: it stays when the account is renamed.
+    github_user_id: int | None = None
+    # The learner proved on GitHub that the account is theirs (device flow).
+    verified: bool = False
     # What checks learned and later steps need: fork, branch, pull request…
     facts: Mapping[str, Any] = field(default_factory=dict)
     dm_channel: str | None = None

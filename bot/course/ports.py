@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner, StepEvent, Tool
+from bot.course.verification import DeviceCode, PendingFlow
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,16 @@ class CheckContext:
 
 
 class StepChecker(Protocol):
-    """Runs a named check against GitHub. Raises ``GitHubUnavailable`` when it cannot."""
+    """Runs a named check against GitHub. Raises ``GitHubUnavailable`` when it cannot, and
+    ``GitHubNotFound`` when something the check needs answers 404 (a renamed account)."""
 
     def run(self, check: str, context: CheckContext) -> CheckResult: ...
 
     def find_account(self, login: str) -> CheckResult: ...
+
+    def account_login(self, github_user_id: int) -> str | None:
+        """The account's login today (it may have been renamed); None when it is gone."""
+        ...
 
 
 class LearnerStore(Protocol):
@@ -37,7 +43,17 @@ class LearnerStore(Protocol):
 
     def get(self, learner_id: int) -> Learner: ...
 
+    def find_id(self, learner_id: int) -> Learner | None:
+        """The learner with this id, or None (erased meanwhile)."""
+        ...
+
     def find_by_login(self, github_login: str) -> list[Learner]: ...
+
+    def find_by_user_id(self, github_user_id: int) -> list[Learner]: ...
+
+    def holder_of(self, github_user_id: int, other_than: int) -> Learner | None:
+        """Another learner (not erased) linked to this GitHub account, if any."""
+        ...
 
     def enroll(
         self,
@@ -68,16 +84,74 @@ class LearnerStore(Protocol):
         result: CheckResult,
         source: str,
         advance_to: str | None,
+        *,
+        verified: bool | None = None,
     ) -> Learner:
         """Record a check in the history; when done, move from ``step_id`` to ``advance_to``.
 
         ``advance_to=None`` with a done result means the course is finished. The move only
         happens if the learner is still at ``step_id`` (never backwards, never twice).
+        A result that learned a ``github_user_id`` links that account (``verified`` says
+        whether the learner proved it is theirs); raises ``AccountTaken`` when another
+        learner holds it.
         """
         ...
 
-    def note(self, learner_id: int, step_id: str, kind: str, source: str) -> None:
+    def note(
+        self,
+        learner_id: int,
+        step_id: str,
+        kind: str,
+        source: str,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
         """Add a line to the history that is not a check ("welcomed", "stuck")."""
+        ...
+
+    def mark_verified(
+        self, learner_id: int, login: str, github_user_id: int, step_id: str, source: str
+    ) -> Learner:
+        """The linked account is proven the learner's (under ``login``, its name today)."""
+        ...
+
+    def rename_account(
+        self, learner_id: int, login: str, facts: Mapping[str, Any], step_id: str, source: str
+    ) -> Learner:
+        """The linked account was renamed on GitHub: its new login, and the facts that follow."""
+        ...
+
+    def unlink(self, learner_id: int, first_step: str, source: str) -> Learner:
+        """No GitHub account any more: back to ``first_step`` (the history is kept)."""
+        ...
+
+    # -- sign-ins waiting for the learner (device flow) --------------------------------
+
+    def start_flow(self, learner_id: int, code: DeviceCode, now: datetime) -> PendingFlow:
+        """Keep a new sign-in (replacing the learner's previous one, if any)."""
+        ...
+
+    def pending_flow(self, learner_id: int) -> PendingFlow | None: ...
+
+    def pending_flows(
+        self, due_before: datetime | None = None, limit: int = 200
+    ) -> list[PendingFlow]:
+        """Sign-ins waiting; ``due_before``: only those whose poll was due before then."""
+        ...
+
+    def claim_flow(self, learner_id: int, seen: datetime, until: datetime) -> bool:
+        """Take the poll due at ``seen``, moving the next one to ``until`` (compare-and-set):
+        of two processes, exactly one asks GitHub."""
+        ...
+
+    def reschedule_flow(
+        self, learner_id: int, device_code: str, interval: int, next_at: datetime
+    ) -> None:
+        """The next poll of that sign-in (a newer sign-in of the learner is left alone)."""
+        ...
+
+    def end_flow(self, learner_id: int, device_code: str | None = None) -> None:
+        """Forget the sign-in and its device code (only that one, when ``device_code`` is
+        given: a newer sign-in of the learner stays)."""
         ...
 
     def restart(

@@ -35,6 +35,8 @@ class StepCard(Reply):
     position: int
     total: int
     minutes_left: int
+    # The link step, when accounts are proven on GitHub: a "Connect with GitHub" button.
+    verify: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,34 @@ class ChecklistRow:
 class Checklist(Reply):
     rows: tuple[ChecklistRow, ...]
     login: str | None
+    # Whether the account is proven the learner's; None where accounts are not proven at all.
+    verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class DeviceCodeCard(Reply):
+    """The one-time code to type on GitHub's device page, with a button to it.
+
+    ``waiting``: shown again because the learner asked before approving. ``typed_login``:
+    what they typed (whichever account approves is linked). ``offer_unverified``: a button to
+    link ``typed_login`` without proving it (when verification is not required).
+    ``relink_from``: the account linked now, which another approval would replace.
+    """
+
+    user_code: str
+    minutes_left: int
+    waiting: bool = False
+    typed_login: str | None = None
+    offer_unverified: bool = False
+    relink_from: str | None = None
+
+
+@dataclass(frozen=True)
+class FreshCode(Reply):
+    """A sign-in that ended without a link (expired, cancelled…): why, and a new-code button."""
+
+    key: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,8 +179,10 @@ class Answer:
     # For people who are not learners (yet): asked for help, refused a staff command.
     fallback_language: str = "en"
     files: tuple[FileOut, ...] = ()
-    # Short notes for the staff channel that name nobody ("a learner left the course").
-    staff_notes: tuple[str, ...] = ()
+    # Short notes for the staff channel ("a learner left the course", "an account claimed twice").
+    staff_notes: tuple[Notice, ...] = ()
+    # A sign-in on GitHub is pending: the transport keeps asking GitHub after answering.
+    awaiting_verification: bool = False
 
     @property
     def language(self) -> str:

@@ -118,7 +118,8 @@ CSV_BASE_HEADER = (
     "cohort",
     "current_step",
 )
-CSV_TAIL_HEADER = ("last_activity", "stuck", "last_diagnosis")
+# New columns go at the end, so that staff's spreadsheets and scripts keep their places.
+CSV_TAIL_HEADER = ("last_activity", "stuck", "last_diagnosis", "github_verified")
 
 
 def report_csv(report: Report) -> bytes:
@@ -140,6 +141,7 @@ def report_csv(report: Report) -> bytes:
                 _iso(learner.last_activity_at),
                 "yes" if line.stuck else "no",
                 learner.last_diagnosis or "",
+                ("yes" if learner.verified else "no") if learner.github_login else "",
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")

@@ -18,6 +18,7 @@ from github.Repository import Repository
 
 from bot.course.checks import CheckResult, Diagnosis, Outcome
 from bot.course.ports import CheckContext
+from bot.errors import GitHubNotFound
 from bot.github.client import translate_errors
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,20 @@ class GitHubChecks:
         if check == "github_account":
             return self.find_account(context.login or "")
         with translate_errors():
-            return self._checks[check](context)
+            try:
+                return self._checks[check](context)
+            except UnknownObjectException as error:
+                # The learner's account under this login (renamed?), or their fork (deleted?):
+                # the coach looks the account up by id before saying anything.
+                raise GitHubNotFound(f"{check}: GitHub answered 404") from error
+
+    def account_login(self, github_user_id: int) -> str | None:
+        """The account's login today, by its id (``GET /user/{id}``); None when it is gone."""
+        with translate_errors():
+            try:
+                return str(self.github.get_user_by_id(github_user_id).login)
+            except UnknownObjectException:
+                return None
 
     # -- 1. account -------------------------------------------------------------------
 

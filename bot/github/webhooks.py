@@ -25,6 +25,8 @@ class Delivery:
     event: str
     action: str
     logins: tuple[str, ...]  # accounts whose progress to re-check
+    # The same accounts' ids: they find a learner whose account was renamed since linking.
+    user_ids: tuple[int, ...] = ()
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -48,8 +50,10 @@ def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
         return None
     action = str(payload.get("action") or "")
     if event == "fork":
-        login = _get(payload, "forkee", "owner", "login") or _get(payload, "sender", "login")
-        return Delivery(event, action, _logins(login))
+        owner = _get(payload, "forkee", "owner")
+        login = _get(owner, "login") or _get(payload, "sender", "login")
+        user_id = _get(owner, "id") or _get(payload, "sender", "id")
+        return Delivery(event, action, _logins(login), _ids(user_id))
     if event == "pull_request" and action in PULL_REQUEST_ACTIONS:
         pull = payload.get("pull_request")
         if not isinstance(pull, dict):
@@ -61,6 +65,11 @@ def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
                 _get(pull, "head", "repo", "owner", "login"),
                 _get(pull, "head", "user", "login"),
                 _get(pull, "user", "login"),
+            ),
+            _ids(
+                _get(pull, "head", "repo", "owner", "id"),
+                _get(pull, "head", "user", "id"),
+                _get(pull, "user", "id"),
             ),
         )
     return None
@@ -80,3 +89,9 @@ def _logins(*candidates: Any) -> tuple[str, ...]:
         if isinstance(login, str) and login:
             seen.setdefault(login.lower(), login)
     return tuple(seen.values())
+
+
+def _ids(*candidates: Any) -> tuple[int, ...]:
+    return tuple(
+        dict.fromkeys(c for c in candidates if isinstance(c, int) and not isinstance(c, bool))
+    )

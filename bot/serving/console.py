@@ -72,7 +72,7 @@ def run_console(
             intent = parse_command(text.removeprefix("/prcoach"))
         else:
             intent = parse_message(text, expecting_login=coach.expects_login(learner))
-        if intent.action in (Action.RESTART, Action.LINK) and learner.github_login:
+        if intent.action in (Action.RESTART, Action.LINK, Action.UNLINK) and learner.github_login:
             # No buttons here: typing the command is the confirmation.
             intent = Intent(intent.action, intent.argument, confirmed=True)
         answer = coach.handle(learner, intent, "console")

@@ -29,7 +29,9 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
     slack_app = build_app(parts.services, parts.store.claim_delivery)
 
     def act(delivery: Delivery) -> None:
-        announce_for_logins(parts.services, slack_app.client, delivery.logins, "webhook")
+        announce_for_logins(
+            parts.services, slack_app.client, delivery.logins, "webhook", delivery.user_ids
+        )
 
     webhook = GitHubWebhook(
         settings.github_webhook_secret.reveal(),
@@ -37,6 +39,9 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
         parts.store.claim_delivery,
         act,
     )
+    if parts.services.sign_ins is not None:
+        # Sign-ins on GitHub that were pending when the previous process stopped.
+        parts.services.sign_ins.resume(parts.services, slack_app.client)
     return make_wsgi_app(slack_app, parts.store.ping, webhook)
 
 

@@ -32,6 +32,7 @@ from bot.settings import HELP, Settings
 from bot.slack.app import check_token, make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
 from bot.slack.progress import run_outbox_job, run_watch_job
+from bot.slack.verification import run_device_flow_job
 from bot.storage.database import migrate
 from bot.wiring import Parts, build
 
@@ -142,6 +143,7 @@ def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 WATCH_EVERY_SECONDS = 30
+SIGN_IN_EVERY_SECONDS = 15
 # Slack retries within minutes and GitHub redeliveries are manual: a month is plenty.
 DELIVERY_MEMORY = timedelta(days=30)
 
@@ -251,6 +253,21 @@ def add_jobs(
         name="messages to retry",
         misfire_grace_time=60,
     )
+    if services.coach.verifier is not None:
+
+        def sign_ins(due: datetime | None = None) -> None:
+            # Sign-ins on GitHub nobody polls any more (their web process stopped).
+            ended = run_device_flow_job(services, client, datetime.now(UTC))
+            if ended:
+                log.info("GitHub sign-ins: %d ended (polled by the worker)", ended)
+
+        scheduler.add_job(
+            sign_ins,
+            IntervalTrigger(seconds=SIGN_IN_EVERY_SECONDS, timezone=settings.timezone),
+            id="sign-ins",
+            name="GitHub sign-ins nobody polls",
+            misfire_grace_time=SIGN_IN_EVERY_SECONDS,
+        )
     scheduler.add_job(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=settings.timezone),

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -34,6 +35,20 @@ class Outbox(Protocol):
     ) -> None: ...
 
 
+class SignInWatcher(Protocol):
+    """Keeps asking GitHub about a learner's pending sign-in (see :mod:`bot.slack.verification`)."""
+
+    def watch(
+        self,
+        services: Services,
+        client: WebClient,
+        learner_id: int,
+        due: datetime | None = None,
+    ) -> None: ...
+
+    def resume(self, services: Services, client: WebClient) -> int: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What listeners need, built once per process (see :mod:`bot.wiring`)."""
@@ -44,6 +59,8 @@ class Services:
     desk: StaffDesk
     staff_views: StaffViews
     outbox: Outbox
+    # Set when learners sign in on GitHub to prove their account (GITHUB_OAUTH_CLIENT_ID).
+    sign_ins: SignInWatcher | None = None
 
 
 class SlackProfile:
@@ -130,8 +147,11 @@ def respond_message(respond: Callable[..., Any], message: Message) -> None:
 
 
 def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
-    """What comes after the answer: alerts to the staff channel, App Home refresh."""
+    """What comes after the answer: polling a sign-in on GitHub, alerts to the staff channel,
+    App Home refresh."""
     settings = services.settings
+    if answer.awaiting_verification and answer.learner and services.sign_ins:
+        services.sign_ins.watch(services, client, answer.learner.id)
     for out in answer.files:
         if answer.learner is None:
             continue
@@ -143,9 +163,11 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
         )
     for note in answer.staff_notes:
         if settings.staff_channel:
-            text = services.renderer.messages(note, settings.default_language)
+            message = services.renderer.reply(note, settings.default_language, None)
             try:
-                client.chat_postMessage(channel=settings.staff_channel, text=text)
+                client.chat_postMessage(
+                    channel=settings.staff_channel, text=message.text, blocks=message.blocks
+                )
             except SlackApiError as error:
                 log.error("could not post to the staff channel: %s", error.response.get("error"))
     for alert in answer.staff_alerts:

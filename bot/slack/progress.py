@@ -46,11 +46,23 @@ def recheck_and_announce(
 
 
 def announce_for_logins(
-    services: Services, client: WebClient, logins: Iterable[str], source: str
+    services: Services,
+    client: WebClient,
+    logins: Iterable[str],
+    source: str,
+    user_ids: Iterable[int] = (),
 ) -> int:
+    """Re-check the learners linked to these accounts: by id first (a renamed account is
+    still found), then by login (links made before ids were kept)."""
     store = services.coach.store
-    learners = [found for login in logins for found in store.find_by_login(login)]
-    return recheck_and_announce(services, client, learners, source)
+    found: dict[int, Learner] = {}
+    for user_id in user_ids:
+        for learner in store.find_by_user_id(user_id):
+            found.setdefault(learner.id, learner)
+    for login in logins:
+        for learner in store.find_by_login(login):
+            found.setdefault(learner.id, learner)
+    return recheck_and_announce(services, client, found.values(), source)
 
 
 @dataclass

@@ -100,10 +100,9 @@ def create_database_engine(url: str, **options: Any) -> Engine:
         **pool,
     }
     if parsed.get_backend_name() == "postgresql":
-        settings["connect_args"] = {
-            "connect_timeout": CONNECT_TIMEOUT,
-            "application_name": "prcoach",
-        }
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "prcoach"}
+        # The URL's own ?connect_timeout=… or ?application_name=… win.
+        settings["connect_args"] = {k: v for k, v in defaults.items() if k not in parsed.query}
     engine = create_engine(parsed, **{**settings, **options})
     _report_outages(engine)
     return engine

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -55,6 +56,11 @@ class LearnerRow(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     slack_user_id: Mapped[str] = mapped_column(String(32))
     github_login: Mapped[str | None] = mapped_column(String(39), index=True)
+    # GitHub's numeric id of the linked account: it survives renames, and one account is
+    # linked to one learner at most (NULLs, the unlinked, do not collide).
+    github_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    # The learner proved on GitHub (device flow) that the account is theirs.
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     language: Mapped[str] = mapped_column(String(2))
     tool: Mapped[str] = mapped_column(String(8), default="web")
     current_step: Mapped[str] = mapped_column(String(64))
@@ -126,4 +132,24 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
     next_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceFlowRow(Base):
+    """A sign-in on GitHub waiting for the learner's approval (device flow): one per learner.
+
+    The device code lets the bot ask GitHub whether the learner approved; the row is deleted
+    when the sign-in ends (linked, expired, cancelled). No token is ever stored.
+    """
+
+    __tablename__ = "device_flows"
+
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_code: Mapped[str] = mapped_column(String(200))
+    user_code: Mapped[str] = mapped_column(String(32))
+    poll_interval: Mapped[int] = mapped_column(Integer)  # seconds, as GitHub asks
+    expires_at: Mapped[datetime]
+    next_poll_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
+from bot.course.verification import DeviceCode, PendingFlow
+from bot.errors import AccountTaken
 from bot.storage.models import (
+    DeviceFlowRow,
     LearnerRow,
     OutboxMessage,
     ProcessedDelivery,
@@ -52,6 +55,8 @@ _REPORT_COLUMNS = (
     "step_started_at",
     "last_activity_at",
     "github_login",
+    "github_user_id",
+    "verified",
     "cohort",
     "finished_at",
     "last_diagnosis",
@@ -73,6 +78,8 @@ def _learner(row: LearnerRow) -> Learner:
         last_activity_at=row.last_activity_at,
         tool=Tool(row.tool),
         github_login=row.github_login,
+        github_user_id=row.github_user_id,
+        verified=bool(row.verified),
         facts=dict(row.facts or {}),
         dm_channel=row.dm_channel,
         cohort=row.cohort,
@@ -85,6 +92,27 @@ def _learner(row: LearnerRow) -> Learner:
         watch_at=row.watch_at,
         watch_etag=row.watch_etag,
     )
+
+
+def _flow(row: DeviceFlowRow) -> PendingFlow:
+    return PendingFlow(
+        learner_id=row.learner_id,
+        device_code=row.device_code,
+        user_code=row.user_code,
+        interval=row.poll_interval,
+        expires_at=row.expires_at,
+        next_poll_at=row.next_poll_at,
+        created_at=row.created_at,
+    )
+
+
+def _account(row: LearnerRow) -> dict[str, Any]:
+    """Who was linked, for the history line that says it ended (relink, unlink)."""
+    return {
+        "github_login": row.github_login,
+        "github_user_id": row.github_user_id,
+        "verified": bool(row.verified),
+    }
 
 
 class SqlLearnerStore:
@@ -125,12 +153,35 @@ class SqlLearnerStore:
         with self._transaction() as session:
             return _learner(session.get_one(LearnerRow, learner_id))
 
+    def find_id(self, learner_id: int) -> Learner | None:
+        with self._transaction() as session:
+            row = session.get(LearnerRow, learner_id)
+            return _learner(row) if row else None
+
     def find_by_login(self, github_login: str) -> list[Learner]:
         with self._transaction() as session:
             rows = session.scalars(
                 select(LearnerRow).where(LearnerRow.github_login.ilike(github_login))
             )
             return [_learner(row) for row in rows]
+
+    def find_by_user_id(self, github_user_id: int) -> list[Learner]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(LearnerRow).where(LearnerRow.github_user_id == github_user_id)
+            )
+            return [_learner(row) for row in rows]
+
+    def holder_of(self, github_user_id: int, other_than: int) -> Learner | None:
+        with self._transaction() as session:
+            row = session.scalar(
+                select(LearnerRow).where(
+                    LearnerRow.github_user_id == github_user_id,
+                    LearnerRow.id != other_than,
+                    LearnerRow.erased_at.is_(None),
+                )
+            )
+            return _learner(row) if row else None
 
     def enroll(
         self,
@@ -194,43 +245,67 @@ class SqlLearnerStore:
         result: CheckResult,
         source: str,
         advance_to: str | None,
+        *,
+        verified: bool | None = None,
     ) -> Learner:
         now = self._clock()
         diagnosis = result.main_diagnosis
-        with self._transaction() as session:
-            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
-            session.add(
-                StepEventRow(
-                    learner_id=learner_id,
-                    step_id=step_id,
-                    outcome=result.outcome.value,
-                    diagnosis=diagnosis.code if diagnosis else None,
-                    facts={**result.learned, **(dict(diagnosis.facts) if diagnosis else {})},
-                    source=source,
-                    created_at=now,
+        user_id = result.learned.get("github_user_id")
+        linking = result.outcome is not Outcome.UNAVAILABLE and isinstance(user_id, int)
+        facts = {**result.learned, **(dict(diagnosis.facts) if diagnosis else {})}
+        if verified is not None and linking:
+            facts["verified"] = verified  # the history says how the account was linked
+        try:
+            with self._transaction() as session:
+                row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+                session.add(
+                    StepEventRow(
+                        learner_id=learner_id,
+                        step_id=step_id,
+                        outcome=result.outcome.value,
+                        diagnosis=diagnosis.code if diagnosis else None,
+                        facts=facts,
+                        source=source,
+                        created_at=now,
+                    )
                 )
-            )
-            row.last_activity_at = now
-            if result.outcome is Outcome.UNAVAILABLE:
-                # GitHub did not answer: nothing is known about the learner's progress.
+                row.last_activity_at = now
+                if result.outcome is Outcome.UNAVAILABLE:
+                    # GitHub did not answer: nothing is known about the learner's progress.
+                    return _learner(row)
+                row.last_diagnosis = diagnosis.code if diagnosis else None
+                if "github_login" in result.learned:
+                    row.github_login = result.learned["github_login"]
+                if linking:
+                    row.github_user_id = user_id
+                    if verified is not None:
+                        row.verified = verified
+                if result.learned:
+                    row.facts = {**(row.facts or {}), **result.learned}
+                if result.done and row.current_step == step_id and row.finished_at is None:
+                    if advance_to is None:
+                        row.finished_at = now
+                    else:
+                        row.current_step = advance_to
+                        row.step_started_at = now
+                        # A new step: the background checks look soon, from a clean slate.
+                        row.watch_at = now
+                        row.watch_etag = None
+                session.flush()  # a second learner on one GitHub account fails here
                 return _learner(row)
-            row.last_diagnosis = diagnosis.code if diagnosis else None
-            if "github_login" in result.learned:
-                row.github_login = result.learned["github_login"]
-            if result.learned:
-                row.facts = {**(row.facts or {}), **result.learned}
-            if result.done and row.current_step == step_id and row.finished_at is None:
-                if advance_to is None:
-                    row.finished_at = now
-                else:
-                    row.current_step = advance_to
-                    row.step_started_at = now
-                    # A new step: the background checks look soon, from a clean slate.
-                    row.watch_at = now
-                    row.watch_etag = None
-            return _learner(row)
+        except IntegrityError:
+            if linking:
+                raise AccountTaken(int(user_id)) from None
+            raise
 
-    def note(self, learner_id: int, step_id: str, kind: str, source: str) -> None:
+    def note(
+        self,
+        learner_id: int,
+        step_id: str,
+        kind: str,
+        source: str,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
         now = self._clock()
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
@@ -240,6 +315,7 @@ class SqlLearnerStore:
                     learner_id=learner_id,
                     step_id=step_id,
                     outcome=kind,
+                    facts=dict(facts or {}),
                     source=source,
                     created_at=now,
                 )
@@ -249,12 +325,26 @@ class SqlLearnerStore:
         self, learner_id: int, first_step: str, *, keep_login: bool, source: str = "learner"
     ) -> Learner:
         """Start over (history is kept). With ``keep_login`` the link step stays done."""
+        return self._start_over(learner_id, first_step, "restart", keep_login, source)
+
+    def unlink(self, learner_id: int, first_step: str, source: str) -> Learner:
+        """No GitHub account any more: back to ``first_step``; the history says who it was."""
+        return self._start_over(learner_id, first_step, "unlinked", False, source)
+
+    def _start_over(
+        self, learner_id: int, first_step: str, kind: str, keep_login: bool, source: str
+    ) -> Learner:
         now = self._clock()
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            # Dropping an account: the history keeps who was linked until now.
+            dropped = _account(row) if row.github_login and not keep_login else {}
             login = row.github_login if keep_login else None
             row.facts = {"github_login": login} if login else {}
             row.github_login = login
+            if not keep_login:
+                row.github_user_id = None
+                row.verified = False
             row.current_step = first_step
             row.step_started_at = now
             row.last_activity_at = now
@@ -264,7 +354,61 @@ class SqlLearnerStore:
                 StepEventRow(
                     learner_id=learner_id,
                     step_id=first_step,
-                    outcome="restart",
+                    outcome=kind,
+                    facts=dropped,
+                    source=source,
+                    created_at=now,
+                )
+            )
+            if kind == "unlinked":
+                session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
+            return _learner(row)
+
+    def mark_verified(
+        self, learner_id: int, login: str, github_user_id: int, step_id: str, source: str
+    ) -> Learner:
+        """The linked account is proven the learner's, under ``login`` (its name today)."""
+        now = self._clock()
+        try:
+            with self._transaction() as session:
+                row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+                row.github_login = login
+                row.github_user_id = github_user_id
+                row.verified = True
+                row.facts = {**(row.facts or {}), "github_login": login}
+                row.last_activity_at = now
+                session.add(
+                    StepEventRow(
+                        learner_id=learner_id,
+                        step_id=step_id,
+                        outcome="verified",
+                        facts=_account(row),
+                        source=source,
+                        created_at=now,
+                    )
+                )
+                session.flush()
+                return _learner(row)
+        except IntegrityError:
+            raise AccountTaken(github_user_id) from None
+
+    def rename_account(
+        self, learner_id: int, login: str, facts: Mapping[str, Any], step_id: str, source: str
+    ) -> Learner:
+        """The linked account was renamed on GitHub: the new login, and facts that follow."""
+        now = self._clock()
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            renamed = {"previous_login": row.github_login, **_account(row), "github_login": login}
+            row.github_login = login
+            row.facts = dict(facts)
+            row.watch_etag = None  # the old login's listing means nothing now
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=step_id,
+                    outcome="renamed",
+                    facts=renamed,
                     source=source,
                     created_at=now,
                 )
@@ -282,6 +426,71 @@ class SqlLearnerStore:
                 StepEvent(r.step_id, r.outcome, r.diagnosis, dict(r.facts), r.source, r.created_at)
                 for r in rows
             ]
+
+    # -- sign-ins waiting for the learner (device flow) ---------------------------------
+
+    def start_flow(self, learner_id: int, code: DeviceCode, now: datetime) -> PendingFlow:
+        with self._transaction() as session:
+            session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
+            row = DeviceFlowRow(
+                learner_id=learner_id,
+                device_code=code.device_code,
+                user_code=code.user_code,
+                poll_interval=code.interval,
+                expires_at=now + timedelta(seconds=code.expires_in),
+                next_poll_at=now + timedelta(seconds=code.interval),
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return _flow(row)
+
+    def pending_flow(self, learner_id: int) -> PendingFlow | None:
+        with self._transaction() as session:
+            row = session.get(DeviceFlowRow, learner_id)
+            return _flow(row) if row else None
+
+    def pending_flows(
+        self, due_before: datetime | None = None, limit: int = 200
+    ) -> list[PendingFlow]:
+        """Sign-ins waiting, oldest poll first; ``due_before``: only those whose next poll was
+        due before then (nobody polls them any more: their process stopped)."""
+        with self._transaction() as session:
+            query = select(DeviceFlowRow).order_by(DeviceFlowRow.next_poll_at).limit(limit)
+            if due_before is not None:
+                query = query.where(DeviceFlowRow.next_poll_at <= due_before)
+            return [_flow(row) for row in session.scalars(query)]
+
+    def claim_flow(self, learner_id: int, seen: datetime, until: datetime) -> bool:
+        with self._transaction() as session:
+            result = session.execute(
+                update(DeviceFlowRow)
+                .where(DeviceFlowRow.learner_id == learner_id, DeviceFlowRow.next_poll_at == seen)
+                .values(next_poll_at=until)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def reschedule_flow(
+        self, learner_id: int, device_code: str, interval: int, next_at: datetime
+    ) -> None:
+        with self._transaction() as session:
+            session.execute(
+                update(DeviceFlowRow)
+                .where(
+                    DeviceFlowRow.learner_id == learner_id,
+                    DeviceFlowRow.device_code == device_code,
+                )
+                .values(poll_interval=interval, next_poll_at=next_at)
+                .execution_options(synchronize_session=False)
+            )
+
+    def end_flow(self, learner_id: int, device_code: str | None = None) -> None:
+        with self._transaction() as session:
+            query = delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id)
+            if device_code is not None:
+                query = query.where(DeviceFlowRow.device_code == device_code)
+            session.execute(query)
 
     # -- staff -------------------------------------------------------------------------
 
@@ -472,11 +681,25 @@ class SqlLearnerStore:
                 {c.key: _plain(getattr(e, c.key)) for c in StepEventRow.__table__.columns}
                 for e in row.events
             ]
-            return {"learner": learner, "step_events": events}
+            flow = session.get(DeviceFlowRow, learner_id)
+            # The device code is the bot's key to GitHub's answer, not data about the learner.
+            flows = (
+                [
+                    {
+                        c.key: _plain(getattr(flow, c.key))
+                        for c in DeviceFlowRow.__table__.columns
+                        if c.key != "device_code"
+                    }
+                ]
+                if flow
+                else []
+            )
+            return {"learner": learner, "step_events": events, "device_flows": flows}
 
     def forget(self, learner_id: int) -> None:
         """Delete the learner and their whole history."""
         with self._transaction() as session:
+            session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
             session.execute(delete(StepEventRow).where(StepEventRow.learner_id == learner_id))
             session.execute(delete(LearnerRow).where(LearnerRow.id == learner_id))
 
@@ -502,6 +725,8 @@ class SqlLearnerStore:
                     slack_user_id=literal("erased-") + cast(LearnerRow.id, String(20)),
                     name=None,
                     github_login=None,
+                    github_user_id=None,
+                    verified=False,
                     facts={},
                     dm_channel=None,
                     last_diagnosis=None,
@@ -516,6 +741,7 @@ class SqlLearnerStore:
                 .values(facts={})
                 .execution_options(synchronize_session=False)
             )
+            session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id.in_(ids)))
             return len(ids)
 
     def count_cohort(self, cohort: str) -> int:

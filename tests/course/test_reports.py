@@ -104,3 +104,21 @@ def test_a_report_of_many_learners_stays_within_slacks_limits() -> None:
         assert f"{len(people) - MAX_LINES}" in json.dumps(message.blocks, ensure_ascii=False)
         home = views.home(report, lang, 3)
         assert len(home["blocks"]) <= 100
+
+
+def test_csv_says_whose_github_account_is_verified() -> None:
+    people = [
+        learner(1, "fork", 1, verified=True),
+        learner(2, "fork", 1),
+        learner(3, "link", 1),  # no account yet: nothing to say
+    ]
+    report = build_report(COURSE, people, completions(people), now=NOW, stuck_after=timedelta(3))
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert {row["slack_user_id"]: row["github_verified"] for row in rows} == {
+        "U00001": "yes",
+        "U00002": "no",
+        "U00003": "",
+    }
+    views = StaffViews(load_messages(), "https://github.com", "Europe/Paris")
+    text = views.report(report, "en", 3).text
+    assert "gh-1> (verified)" in text and "gh-2> (unverified)" in text

@@ -21,6 +21,12 @@ Layout of this module:
 * **GitHub Apps** — ``register_app`` installs an app (its RSA public key) on repositories;
   the fake then checks the app's RS256 JWTs as GitHub does, finds installations and issues
   installation tokens (``ghs_…``) that expire after ``installation_token_lifetime`` seconds.
+* **Device flow** — GitHub's OAuth device flow on the website's side (``POST
+  /login/device/code``, ``POST /login/oauth/access_token``) for the client id
+  ``oauth_client_id``: tests approve (as any account), deny or expire a code, keep it pending a
+  few polls or answer ``slow_down``; polling faster than the interval gets ``slow_down`` as on
+  GitHub. An approved code gives a user token (``gho_…``) with which ``GET /user`` answers the
+  approving account.
 """
 
 from __future__ import annotations
@@ -136,6 +142,8 @@ class User:
     def owns_email(self, email: str) -> bool:
         wanted = email.lower()
         noreply = re.fullmatch(r"(?:(\d+)\+)?([^@]+)@users\.noreply\.github\.com", wanted)
+        if noreply and noreply.group(1):  # ID+login@…: the id holds, even after a rename
+            return int(noreply.group(1)) == self.id
         if noreply:
             return noreply.group(2) == self.login.lower()
         return wanted in (e.lower() for e in [*self.emails, *([self.email] if self.email else [])])
@@ -290,6 +298,9 @@ class World:
     def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        # Like GitHub, an id is never handed out twice, not even after ``clear``: a bot that
+        # outlives a test's world never meets two accounts with one id.
+        self._ids = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
         self.clear()
 
     @_locked
@@ -299,7 +310,6 @@ class World:
         self.commits: dict[str, Commit] = {}
         self.pulls: list[Pull] = []
         self.redirects: dict[str, int] = {}  # lower-case old full name -> repo id
-        self._ids = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
         self._seq = itertools.count(1)
 
     # --------------------------------------------------------------- accounts
@@ -322,6 +332,39 @@ class World:
         user = User(login, next(self._ids[kind]), self.clock(), type, name, email, linked)
         self.users[login.lower()] = user
         return user
+
+    @_locked
+    def rename_user(self, login: str, new_login: str) -> User:
+        """Rename an account, as its owner can in their settings; its id stays.
+
+        As on GitHub, the old login no longer answers (``/users/{old}`` is a 404, nothing
+        redirects), while the account's repositories answer under the new owner and their old
+        names redirect (301). Pull requests, memberships and permissions follow the account.
+        """
+        user = self._user(login)
+        if new_login.lower() in self.users and new_login.lower() != user.login.lower():
+            raise ValueError(f"account {new_login!r} already exists")
+        old = user.login
+        del self.users[old.lower()]
+        user.login = new_login
+        self.users[new_login.lower()] = user
+        for repo in self.repos.values():
+            if repo.owner == old:
+                self.redirects[f"{old}/{repo.name}".lower()] = repo.id
+                repo.owner = new_login
+            if old.lower() in repo.collaborators:
+                repo.collaborators[new_login.lower()] = repo.collaborators.pop(old.lower())
+        for pull in self.pulls:
+            pull.head_owner = new_login if pull.head_owner == old else pull.head_owner
+            pull.user = new_login if pull.user == old else pull.user
+            pull.merged_by = new_login if pull.merged_by == old else pull.merged_by
+        for account in self.users.values():
+            account.members = [new_login if m == old else m for m in account.members]
+        return user
+
+    @_locked
+    def find_user_by_id(self, user_id: int) -> User | None:
+        return next((u for u in self.users.values() if u.id == user_id), None)
 
     @_locked
     def add_org(self, login: str, *, members: Iterable[str] = (), name: str | None = None) -> User:
@@ -1553,6 +1596,41 @@ def new_app_key() -> AppKey:
     return AppKey(private.decode(), public.decode())
 
 
+OAUTH_CLIENT_ID = "Ov23liPRCoachTest01"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_DOCS_URL = (
+    "https://docs.github.com/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps"
+    "#error-codes-for-the-device-flow"
+)
+# What GitHub's user codes are made of: no vowels, no look-alike digits.
+_USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+# Two polls this much closer than the interval are still on time (clocks and networks jitter).
+POLL_TOLERANCE = 0.1
+
+
+@dataclass
+class DeviceAuthorization:
+    """One device-flow sign-in, from ``POST /login/device/code`` to its end."""
+
+    device_code: str
+    user_code: str
+    client_id: str
+    scope: str
+    interval: int  # seconds; grows with each slow_down
+    expires_at: float  # epoch seconds
+    state: str = "pending"  # pending | approved | denied | expired | used
+    user_id: int | None = None  # the account that approves
+    pending_polls: int = 0  # approved, but still "authorization_pending" this many polls
+    slow_downs: int = 0  # the next polls answering "slow_down"
+    polls: int = 0
+    too_fast: int = 0  # polls sooner than the interval (answered "slow_down")
+    last_poll: float | None = None
+    token: str | None = None  # the user token, once handed out
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.state == "expired" or (time.time() if now is None else now) >= self.expires_at
+
+
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 _INSTALLATION = r"/app/installations/(?P<installation_id>[0-9]+)"
 
@@ -1581,6 +1659,8 @@ class FakeGitHub:
         ("GET", _REPO + r"/installation", "get_repo_installation"),
         ("GET", _INSTALLATION, "get_app_installation"),
         ("POST", _INSTALLATION + r"/access_tokens", "create_installation_token"),
+        ("POST", r"/login/device/code", "create_device_code"),
+        ("POST", r"/login/oauth/access_token", "create_device_token"),
     )
 
     def __init__(
@@ -1595,6 +1675,15 @@ class FakeGitHub:
         self._apps_lock = threading.Lock()  # guards apps and tokens; never held with another
         self._apps: dict[int, App] = {}
         self._tokens: dict[str, InstallationToken] = {}  # in the order they were issued
+        # The device flow: never held with another lock but the world's (taken before it).
+        self._device_lock = threading.Lock()
+        self._devices: dict[str, DeviceAuthorization] = {}  # by device code, oldest first
+        self._user_tokens: dict[str, int] = {}  # gho_… token -> the account's id
+        self.oauth_client_id = OAUTH_CLIENT_ID
+        self.device_flow_enabled = True
+        self.device_interval = 1  # seconds; GitHub says 5 (tests need not wait that long)
+        self.slow_down_step = 1  # seconds added by each slow_down; GitHub adds 5
+        self.device_expires_in = 900  # seconds, as on GitHub
         self._lock = threading.Lock()  # guards the log, the faults and the budget
         self._log: list[RequestRecord] = []
         self._faults = _Faults()
@@ -1640,8 +1729,8 @@ class FakeGitHub:
 
     def reset(self) -> None:
         """Back to the state after construction — empty world and log, no faults, a full
-        budget, the constructor's ``token_user`` and ``rate_limit``, no GitHub App — the server
-        keeps running."""
+        budget, the constructor's ``token_user`` and ``rate_limit``, no GitHub App, no device
+        flow — the server keeps running."""
         self.world.clear()
         with self._lock:
             self._log.clear()
@@ -1653,6 +1742,11 @@ class FakeGitHub:
             self._apps.clear()
             self._tokens.clear()
             self.installation_token_lifetime = 3600.0
+        with self._device_lock:
+            self._devices.clear()
+            self._user_tokens.clear()
+            self.oauth_client_id, self.device_flow_enabled = OAUTH_CLIENT_ID, True
+            self.device_interval, self.slow_down_step, self.device_expires_in = 1, 1, 900
 
     # ------------------------------------------------------------- log
 
@@ -1774,6 +1868,63 @@ class FakeGitHub:
         with self._apps_lock:
             return self._tokens.get(token) if token else None
 
+    # ------------------------------------------------------------- device flow
+
+    @property
+    def device_authorizations(self) -> list[DeviceAuthorization]:
+        """Every device code handed out since the last reset, oldest first (copies)."""
+        with self._device_lock:
+            return [replace(d) for d in self._devices.values()]
+
+    @property
+    def user_tokens(self) -> list[str]:
+        """Every user token (``gho_…``) handed out by the device flow since the last reset."""
+        with self._device_lock:
+            return list(self._user_tokens)
+
+    def _device(self, user_code: str | None) -> DeviceAuthorization:
+        """The authorization of ``user_code``, or the latest one still pending."""
+        if user_code is not None:
+            found = next((d for d in self._devices.values() if d.user_code == user_code), None)
+        else:
+            pending = [d for d in self._devices.values() if d.state == "pending"]
+            found = pending[-1] if pending else None
+        if found is None:
+            raise ValueError(f"no pending device code {user_code or ''}".strip())
+        return found
+
+    def approve_device(
+        self, login: str, user_code: str | None = None, *, after_pending: int = 0
+    ) -> None:
+        """``login`` types the code and clicks Authorize; the next ``after_pending`` polls still
+        answer ``authorization_pending`` (the learner is slow), then a token is handed out."""
+        user = self.world.find_user(login)
+        if user is None or user.is_org:
+            raise ValueError(f"no personal account {login!r}: add_user first")
+        with self._device_lock:
+            device = self._device(user_code)
+            device.state, device.user_id, device.pending_polls = "approved", user.id, after_pending
+
+    def deny_device(self, user_code: str | None = None) -> None:
+        """The person clicks Cancel on GitHub's authorization page."""
+        with self._device_lock:
+            self._device(user_code).state = "denied"
+
+    def expire_device(self, user_code: str | None = None) -> None:
+        """The code's fifteen minutes are over."""
+        with self._device_lock:
+            self._device(user_code).state = "expired"
+
+    def slow_down_device(self, n: int = 1, user_code: str | None = None) -> None:
+        """The next ``n`` polls of the code answer ``slow_down`` (each adds ``slow_down_step``)."""
+        with self._device_lock:
+            self._device(user_code).slow_downs += n
+
+    def _user_token_account(self, token: str | None) -> User | None:
+        with self._device_lock:
+            user_id = self._user_tokens.get(token) if token else None
+        return self.world.find_user_by_id(user_id) if user_id is not None else None
+
     # ------------------------------------------------------------- faults
 
     def fail_next(self, n: int = 1, status: int = 502) -> None:
@@ -1814,19 +1965,28 @@ class FakeGitHub:
         if pause:
             time.sleep(pause)
         viewer = self.world.find_user(self.token_user)  # before taking self._lock (lock order)
+        website = request.path.startswith("/login/")  # github.com, not the API
         with self._lock:
-            response = self._injected_fault(viewer.id if viewer else 1)
+            response = self._injected_fault(viewer.id if viewer else 1, rate_limited=not website)
         if response is None:
             response = self._dispatch(request)
+        # A learner's own token (device flow) spends the learner's budget, not the bot's.
+        learners = bool(record.token and record.token.startswith("gho_"))
         with self._lock:
-            counted = response.status != 304 and request.path != "/rate_limit"
+            counted = (
+                response.status != 304
+                and request.path != "/rate_limit"
+                and not website
+                and not learners
+            )
             if counted:  # 304s and /rate_limit are free, as on GitHub
                 self._budget.used = min(self._budget.limit, self._budget.used + 1)
-            response.headers.update(self._rate_headers())
+            if not website:
+                response.headers.update(self._rate_headers())
             record.status, record.counted = response.status, counted
         return response
 
-    def _injected_fault(self, viewer_id: int) -> _Response | None:
+    def _injected_fault(self, viewer_id: int, *, rate_limited: bool = True) -> _Response | None:
         self._budget.refresh(time.time())
         if self._faults.statuses:
             status = self._faults.statuses.pop(0)
@@ -1841,7 +2001,7 @@ class FakeGitHub:
             )
             body = {"message": message, "documentation_url": SECONDARY_DOCS_URL}
             return _Response(403, body, {"Retry-After": str(retry_after)})
-        if self._budget.remaining == 0:
+        if rate_limited and self._budget.remaining == 0:
             message = (
                 f"API rate limit exceeded for user ID {viewer_id}. If you reach out "
                 "to GitHub Support for help, please include the request ID "
@@ -1895,7 +2055,7 @@ class FakeGitHub:
             request = replace(request, path=f"/repos/{repo.full_name}{match.group(2) or ''}")
         match = re.fullmatch(r"/user/(\d+)(/.*)?", request.path)
         if match:
-            user = next((u for u in self.world.users.values() if u.id == int(match.group(1))), None)
+            user = self.world.find_user_by_id(int(match.group(1)))
             if user is None:
                 raise _not_found()
             request = replace(request, path=f"/users/{user.login}{match.group(2) or ''}")
@@ -2004,13 +2164,21 @@ class FakeGitHub:
                 "https://docs.github.com/rest/users/users#get-the-authenticated-user",
                 status="401",
             )
-        if self._grant(_auth_token(request.headers)):
+        token = _auth_token(request.headers)
+        if self._grant(token):
             raise _error(
                 403,
                 "Resource not accessible by integration",
                 "https://docs.github.com/rest/users/users#get-the-authenticated-user",
                 status="403",
             )
+        learner = self._user_token_account(token)
+        if learner is not None:  # a token from the device flow: its account, not the bot's
+            return _Response(
+                200, Renderer(self.world, self.url, learner.login).private_user(learner)
+            )
+        if token and token.startswith("gho_"):
+            raise _error(401, "Bad credentials", status="401")
         return _Response(200, self._render().private_user(self._viewer()))
 
     def _get_user(self, request: _Request, login: str) -> _Response:
@@ -2204,6 +2372,111 @@ class FakeGitHub:
             "repository_selection": "all" if installation.repo_ids is None else "selected",
         }
         return _Response(201, body)
+
+    # ------------------------------------------------------------- endpoints: device flow
+    #
+    # GitHub's website, not its API: form-encoded parameters (or JSON, or the query string),
+    # JSON answers (clients send ``Accept: application/json``), and 200 even for the flow's
+    # errors, which are ``{"error": …, "error_description": …, "error_uri": …}``.
+
+    @staticmethod
+    def _form(request: _Request) -> dict[str, str]:
+        values = dict(request.query)
+        if isinstance(request.body, dict):
+            values.update({k: str(v) for k, v in request.body.items()})
+        elif isinstance(request.body, str):
+            values.update(dict(urllib.parse.parse_qsl(request.body, keep_blank_values=True)))
+        return values
+
+    @staticmethod
+    def _device_error(code: str, description: str, **extra: Any) -> _Response:
+        body = {"error": code, "error_description": description, "error_uri": DEVICE_DOCS_URL}
+        return _Response(200, {**body, **extra})
+
+    def _create_device_code(self, request: _Request) -> _Response:
+        form = self._form(request)
+        if form.get("client_id") != self.oauth_client_id:
+            return _Response(404, {"error": "Not Found"})
+        if not self.device_flow_enabled:
+            return _Response(
+                400,
+                {
+                    "error": "device_flow_disabled",
+                    "error_description": "Device Flow must be explicitly enabled for this App",
+                    "error_uri": DEVICE_DOCS_URL,
+                },
+            )
+        letters = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8))
+        with self._device_lock:
+            device = DeviceAuthorization(
+                device_code=secrets.token_hex(20),
+                user_code=f"{letters[:4]}-{letters[4:]}",
+                client_id=form["client_id"],
+                scope=form.get("scope", ""),
+                interval=self.device_interval,
+                expires_at=time.time() + self.device_expires_in,
+            )
+            self._devices[device.device_code] = device
+            expires_in = self.device_expires_in
+        body = {
+            "device_code": device.device_code,
+            "user_code": device.user_code,
+            "verification_uri": f"{self.url}/login/device",
+            "expires_in": expires_in,
+            "interval": device.interval,
+        }
+        return _Response(200, body)
+
+    def _create_device_token(self, request: _Request) -> _Response:
+        form = self._form(request)
+        now = time.time()
+        if form.get("client_id") != self.oauth_client_id:
+            return self._device_error(
+                "incorrect_client_credentials",
+                "The client_id and/or client_secret passed are incorrect.",
+            )
+        if form.get("grant_type") != DEVICE_GRANT:
+            return self._device_error("unsupported_grant_type", "The grant type is not supported.")
+        with self._device_lock:
+            device = self._devices.get(form.get("device_code", ""))
+            if device is None or device.state == "used":
+                return self._device_error(
+                    "incorrect_device_code", "The device_code provided is not valid."
+                )
+            device.polls += 1
+            too_fast = (
+                device.last_poll is not None
+                and now - device.last_poll < device.interval - POLL_TOLERANCE
+            )
+            device.last_poll = now
+            if device.expired(now):
+                device.state = "expired"
+                return self._device_error(
+                    "expired_token", "The device code has expired. Please request a new one."
+                )
+            if too_fast or device.slow_downs:
+                device.too_fast += too_fast
+                device.slow_downs = max(0, device.slow_downs - (not too_fast))
+                device.interval += self.slow_down_step
+                return self._device_error(
+                    "slow_down",
+                    "Too many requests have been made in the same timeframe.",
+                    interval=device.interval,
+                )
+            if device.state == "denied":
+                return self._device_error("access_denied", "The authorization request was denied.")
+            if device.state == "pending" or device.pending_polls:
+                device.pending_polls = max(0, device.pending_polls - 1)
+                return self._device_error(
+                    "authorization_pending", "The authorization request is still pending."
+                )
+            alphabet = string.ascii_letters + string.digits
+            device.token = "gho_" + "".join(secrets.choice(alphabet) for _ in range(36))
+            device.state = "used"
+            assert device.user_id is not None
+            self._user_tokens[device.token] = device.user_id
+            body = {"access_token": device.token, "token_type": "bearer", "scope": device.scope}
+        return _Response(200, body)
 
     # ------------------------------------------------------------- endpoints: repositories
 

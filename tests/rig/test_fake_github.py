@@ -18,7 +18,13 @@ import jsonschema
 import pytest
 import requests
 
-from tests.rig.fake_github import AppKey, FakeGitHub, new_app_key
+from tests.rig.fake_github import (
+    DEVICE_GRANT,
+    OAUTH_CLIENT_ID,
+    AppKey,
+    FakeGitHub,
+    new_app_key,
+)
 from tests.rig.reference import require_reference
 
 Json = dict[str, Any]
@@ -1082,3 +1088,194 @@ def test_app_answers_match_the_official_schemas(installed: FakeGitHub, app_key: 
         assert missing.status_code == 404 and errors(basic_error, missing.json()) == []
     refused = call(installed, path, auth=False)
     assert refused.status_code == 401 and errors(basic_error, refused.json()) == []
+
+
+# =============================================================================== device flow
+#
+# GitHub's website side of the OAuth device flow ("Authorizing OAuth apps", device flow):
+# form-encoded POSTs answered in JSON (with ``Accept: application/json``), 200 even for the
+# flow's errors, which carry ``error``, ``error_description`` and ``error_uri``.
+
+DEVICE_ERROR_KEYS = {"error", "error_description", "error_uri"}
+
+
+def device_code(fake: FakeGitHub, client_id: str = OAUTH_CLIENT_ID) -> requests.Response:
+    return requests.post(
+        f"{fake.url}/login/device/code",
+        data={"client_id": client_id, "scope": ""},
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
+
+
+def poll(
+    fake: FakeGitHub, code: str, *, grant: str = DEVICE_GRANT, client_id: str = OAUTH_CLIENT_ID
+) -> Json:
+    answer = requests.post(
+        f"{fake.url}/login/oauth/access_token",
+        data={"client_id": client_id, "device_code": code, "grant_type": grant},
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.fixture
+def started(fake: FakeGitHub) -> Json:
+    """Ada exists; a device code was just handed out."""
+    fake.world.add_user("ada", name="Ada L")
+    answer = device_code(fake)
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def wait_interval(fake: FakeGitHub, code: Json) -> None:
+    [device] = [d for d in fake.device_authorizations if d.user_code == code["user_code"]]
+    time.sleep(device.interval + 0.05)
+
+
+def test_a_device_code_has_githubs_shape(fake: FakeGitHub, started: Json) -> None:
+    assert set(started) == {
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "expires_in",
+        "interval",
+    }
+    assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", started["user_code"])
+    assert started["verification_uri"] == f"{fake.url}/login/device"
+    assert (started["expires_in"], started["interval"]) == (900, 1)  # GitHub says 5: tests wait 1
+    [device] = fake.device_authorizations
+    assert (device.user_code, device.state, device.scope) == (started["user_code"], "pending", "")
+
+
+def test_pending_then_approved_as_any_account(fake: FakeGitHub, started: Json) -> None:
+    fake.world.add_user("grace")
+    answer = poll(fake, started["device_code"])
+    assert answer["error"] == "authorization_pending" and set(answer) == DEVICE_ERROR_KEYS
+    fake.approve_device("grace", after_pending=1)  # Ada typed "ada", Grace approved
+    wait_interval(fake, started)
+    assert poll(fake, started["device_code"])["error"] == "authorization_pending"
+    wait_interval(fake, started)
+    token = poll(fake, started["device_code"])
+    assert token["token_type"] == "bearer" and token["scope"] == ""
+    assert token["access_token"].startswith("gho_") and fake.user_tokens == [token["access_token"]]
+    me = call(
+        fake, "/user", auth=False, headers={"Authorization": f"token {token['access_token']}"}
+    )
+    assert me.status_code == 200 and me.json()["login"] == "grace"
+    # The code is used up; the bot's own token still is the bot's account.
+    wait_interval(fake, started)
+    assert poll(fake, started["device_code"])["error"] == "incorrect_device_code"
+    fake.world.add_user("coach-bot")
+    assert call(fake, "/user").json()["login"] == "coach-bot"
+
+
+def test_the_website_and_learners_tokens_do_not_spend_the_bots_budget(
+    fake: FakeGitHub, started: Json
+) -> None:
+    fake.approve_device("ada")
+    token = poll(fake, started["device_code"])["access_token"]
+    call(fake, "/user", auth=False, headers={"Authorization": f"token {token}"})
+    assert fake.count() == 0 and fake.count(counted_only=False) == 3
+    assert fake.rate_remaining == 5000
+    website = [r for r in fake.requests if r.path.startswith("/login/")]
+    assert website and all(r.headers.get("Accept") == "application/json" for r in website)
+
+
+def test_polling_faster_than_the_interval_slows_down(fake: FakeGitHub, started: Json) -> None:
+    assert poll(fake, started["device_code"])["error"] == "authorization_pending"
+    answer = poll(fake, started["device_code"])  # at once: too fast
+    assert answer["error"] == "slow_down" and answer["interval"] == 2
+    [device] = fake.device_authorizations
+    assert (device.too_fast, device.interval, device.polls) == (1, 2, 2)
+
+
+def test_slow_down_on_demand(fake: FakeGitHub, started: Json) -> None:
+    fake.slow_down_device(2)
+    first = poll(fake, started["device_code"])
+    assert (first["error"], first["interval"]) == ("slow_down", 2)
+    wait_interval(fake, started)
+    assert poll(fake, started["device_code"])["interval"] == 3
+    wait_interval(fake, started)
+    assert poll(fake, started["device_code"])["error"] == "authorization_pending"
+    assert fake.device_authorizations[0].too_fast == 0
+
+
+@pytest.mark.parametrize(
+    ("knob", "error"), [("expire_device", "expired_token"), ("deny_device", "access_denied")]
+)
+def test_expired_and_denied_codes(fake: FakeGitHub, started: Json, knob: str, error: str) -> None:
+    getattr(fake, knob)(started["user_code"])
+    assert poll(fake, started["device_code"])["error"] == error
+
+
+def test_a_code_expires_with_time(fake: FakeGitHub) -> None:
+    fake.world.add_user("ada")
+    fake.device_expires_in = 1
+    code = device_code(fake).json()
+    assert code["expires_in"] == 1
+    time.sleep(1.1)
+    assert poll(fake, code["device_code"])["error"] == "expired_token"
+    with pytest.raises(ValueError):
+        fake.approve_device("ada")  # nothing pending any more
+
+
+def test_refusals_of_the_app_itself(fake: FakeGitHub, started: Json) -> None:
+    assert device_code(fake, "Ov23liSomeoneElse").status_code == 404
+    assert poll(fake, started["device_code"], client_id="nope")["error"] == (
+        "incorrect_client_credentials"
+    )
+    assert poll(fake, started["device_code"], grant="password")["error"] == "unsupported_grant_type"
+    assert poll(fake, "not-a-code")["error"] == "incorrect_device_code"
+    fake.device_flow_enabled = False
+    refused = device_code(fake)
+    assert refused.status_code == 400 and refused.json()["error"] == "device_flow_disabled"
+    with pytest.raises(ValueError):
+        fake.approve_device("eig-nobody")
+
+
+def test_faults_reach_the_website_too(fake: FakeGitHub, started: Json) -> None:
+    fake.fail_next(1, status=502)
+    assert device_code(fake).status_code == 502
+    fake.exhaust_rate_limit()  # the API's budget is not the website's
+    assert device_code(fake).status_code == 200
+
+
+def test_reset_forgets_device_flows(fake: FakeGitHub, started: Json) -> None:
+    fake.approve_device("ada")
+    poll(fake, started["device_code"])
+    fake.device_flow_enabled, fake.device_interval = False, 7
+    fake.reset()
+    assert fake.device_authorizations == [] and fake.user_tokens == []
+    assert (fake.device_flow_enabled, fake.device_interval) == (True, 1)
+
+
+# =============================================================================== renames
+
+
+def test_a_renamed_account_keeps_its_id_and_its_repositories_follow(
+    fake: FakeGitHub, scenario: Scenario, gh: github.Github
+) -> None:
+    ada = fake.world.find_user("ada")
+    assert ada is not None
+    fake.world.rename_user("ada", "ada-lovelace")
+    assert call(fake, "/users/ada").status_code == 404  # the old login answers nothing
+    assert gh.get_user_by_id(ada.id).login == "ada-lovelace"
+    moved = call(fake, "/repos/ada/practice")
+    assert moved.status_code == 301  # the repositories' old names redirect
+    assert gh.get_repo("ada/practice").full_name == "ada-lovelace/practice"
+    [pull] = gh.get_repo("eig/practice").get_pulls(head="ada-lovelace:my-change")
+    assert pull.user.login == "ada-lovelace"
+    # Commits made with the account's email are still linked to it.
+    commit = gh.get_repo("ada-lovelace/practice").get_commit(scenario.linked_sha)
+    assert commit.author is not None and commit.author.login == "ada-lovelace"
+    with pytest.raises(ValueError):
+        fake.world.rename_user("ada-lovelace", "grace")
+
+
+def test_ids_are_never_reused_after_a_reset(fake: FakeGitHub) -> None:
+    first = fake.world.add_user("ada").id
+    fake.reset()
+    assert fake.world.add_user("ada").id != first

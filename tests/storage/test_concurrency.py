@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -187,12 +187,14 @@ class UnlockedSession(Session):
     lock removed. Every thread reads the learner, then all wait for each other before
     writing, the worst interleaving, made certain."""
 
-    barrier: threading.Barrier
+    barrier: ClassVar[threading.Barrier]
+    unlocked_reads: ClassVar[Counter[str]] = Counter()
 
     def get_one(self, entity: Any, ident: Any, **options: Any) -> Any:
         locked = options.pop("with_for_update", None)
         row = super().get_one(entity, ident, **options)
         if locked and entity is LearnerRow:
+            UnlockedSession.unlocked_reads["learner"] += 1
             self.barrier.wait()
         return row
 
@@ -207,6 +209,7 @@ def test_without_the_row_lock_updates_are_lost(postgresql_url: str) -> None:
     store = SqlLearnerStore(session_factory(engine))
     learner = store.enroll("T0001", "UUNLOCKED", "en", "fork")
     UnlockedSession.barrier = threading.Barrier(THREADS, timeout=60)
+    UnlockedSession.unlocked_reads = Counter()
     unlocked = SqlLearnerStore(sessionmaker(engine, class_=UnlockedSession, expire_on_commit=False))
     tally = Tally()
 
@@ -216,6 +219,9 @@ def test_without_the_row_lock_updates_are_lost(postgresql_url: str) -> None:
 
     run_threads(check, tally)
 
+    # record_check reads the learner with session.get_one(…, with_for_update=True): were that
+    # to change, this control would need to follow.
+    assert UnlockedSession.unlocked_reads["learner"] == THREADS
     facts = dict(store.get(learner.id).facts)
     # What the hammer's exact counts would catch: facts learned by checks are missing from
     # the learner. Every thread but one had its write refused (the version column, an

@@ -33,6 +33,11 @@ ACTION_EXPLAIN = "prcoach_explain"
 ACTION_CONFIRM = "prcoach_confirm"
 ACTION_CANCEL = "prcoach_cancel"
 ACTION_START = "prcoach_start"
+# Signing in on GitHub (device flow): a new code, the typed login linked without proof, and
+# the link to GitHub's device page (Slack still tells the bot about a click on a link).
+ACTION_VERIFY = "prcoach_verify"
+ACTION_LINK_UNVERIFIED = "prcoach_link_unverified"
+ACTION_OPEN_GITHUB = "prcoach_open_github"
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,9 @@ def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, 2000)}]}
 
 
-def button(label: str, action_id: str, value: str = "", style: str | None = None) -> dict:
+def button(
+    label: str, action_id: str, value: str = "", style: str | None = None, url: str | None = None
+) -> dict:
     element: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": _clip(label, 75)},
@@ -80,6 +87,8 @@ def button(label: str, action_id: str, value: str = "", style: str | None = None
     }
     if style:
         element["style"] = style
+    if url:
+        element["url"] = url
     return element
 
 
@@ -161,8 +170,9 @@ class Renderer:
                 return Message(text, [section(text)])
             case r.Notice(key=key, facts=notice_facts):
                 values = _escaped(notice_facts)
-                if "tool_key" in notice_facts:
-                    values["tool"] = m(str(notice_facts["tool_key"]), lang)
+                for name, value in notice_facts.items():
+                    if name.endswith("_key"):  # a word of the catalogue, in the reader's language
+                        values[name.removesuffix("_key")] = m(str(value), lang)
                 if "step_id" in notice_facts:
                     values["title"] = self.course.step(str(notice_facts["step_id"])).title(
                         lang, facts
@@ -171,6 +181,18 @@ class Renderer:
                 return Message(text, [section(text)])
             case r.Confirm():
                 return self.confirm(reply, lang)
+            case r.DeviceCodeCard():
+                return self.device_code(reply, lang)
+            case r.FreshCode(key=key, facts=code_facts):
+                text = m(key, lang, **_escaped(code_facts))
+                actions = {
+                    "type": "actions",
+                    "block_id": "verify_again",
+                    "elements": [
+                        button(m("button.new_code", lang), ACTION_VERIFY, "new", style="primary")
+                    ],
+                }
+                return Message(text, [section(text), actions])
             case r.Help(staff=staff):
                 title = m("help.title", lang)
                 body = m("help.learner", lang)
@@ -204,6 +226,11 @@ class Renderer:
         ]
         if step.terms:
             buttons.append(button(m("button.explain", lang), ACTION_EXPLAIN, step.terms[0]))
+        if card.verify:
+            # Proving the account on GitHub comes first, before the step's usual buttons.
+            buttons.insert(0, button(m("button.verify", lang), ACTION_VERIFY, "start", "primary"))
+            buttons[1].pop("style", None)
+            summary = f"{summary}\n{m('verify.card_hint', lang)}"
         blocks = [
             header(title),
             context(f"{bar}  {progress}"),
@@ -211,6 +238,31 @@ class Renderer:
             {"type": "actions", "block_id": f"step_{step.id}", "elements": buttons},
         ]
         return Message(f"{title}\n{progress}\n{summary}", blocks)
+
+    def device_code(self, card: r.DeviceCodeCard, lang: str) -> Message:
+        """The code to type on GitHub's device page, a button to that page, and Check."""
+        m = self.messages
+        url = f"{self.site.github_url}/login/device"
+        code = escape(card.user_code)
+        parts = [
+            m("verify.waiting" if card.waiting else "verify.title", lang, code=code),
+            m("verify.steps", lang, url=escape(url), code=code, minutes=card.minutes_left),
+        ]
+        if card.typed_login:
+            parts.append(m("verify.typed", lang, login=escape(card.typed_login)))
+        if card.relink_from:
+            parts.append(m("verify.relink", lang, login=escape(card.relink_from)))
+        parts.append(m("verify.privacy", lang))
+        text = "\n\n".join(parts)
+        buttons = [
+            button(m("button.open_github", lang), ACTION_OPEN_GITHUB, "open", "primary", url),
+            button(m("button.check", lang), ACTION_CHECK, "verify"),
+        ]
+        if card.offer_unverified and card.typed_login:
+            label = m("button.link_unverified", lang, login=card.typed_login)
+            buttons.append(button(label, ACTION_LINK_UNVERIFIED, card.typed_login))
+        actions = {"type": "actions", "block_id": "verify_code", "elements": buttons}
+        return Message(text, [section(text), actions])
 
     def diagnosed(self, diagnosed: r.Diagnosed, lang: str, facts: Mapping[str, str]) -> Message:
         m, step, result = self.messages, diagnosed.step, diagnosed.result
@@ -245,11 +297,13 @@ class Renderer:
             optional = f" ({m('checklist.optional', lang)})" if row.step.optional else ""
             marker = "☑" if row.done else "▶" if row.current else "☐"
             lines.append(f"{marker} *{title}*{optional} — {state}")
-        account = (
-            m("checklist.linked_as", lang, login=escape(checklist.login))
-            if checklist.login
-            else m("checklist.not_linked", lang)
-        )
+        if checklist.login:
+            account = m("checklist.linked_as", lang, login=escape(checklist.login))
+            if checklist.verified is not None:
+                state = "checklist.verified" if checklist.verified else "checklist.unverified"
+                account += " " + m(state, lang)
+        else:
+            account = m("checklist.not_linked", lang)
         title = m("checklist.title", lang)
         body = "\n".join(lines)
         return Message(

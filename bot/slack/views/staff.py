@@ -30,14 +30,15 @@ class StaffViews:
     def _when(self, moment: datetime | None) -> str:
         return moment.astimezone(self.zone).strftime("%d/%m %H:%M") if moment else "—"
 
-    def _login(self, login: str | None, lang: str) -> str:
+    def _login(self, login: str | None, lang: str, verified: bool = False) -> str:
         if not login:
             return self.m("report.not_linked", lang)
-        return f"<{self.github_url}/{escape(login)}|{escape(login)}>"
+        state = self.m("report.verified" if verified else "report.unverified", lang)
+        return f"<{self.github_url}/{escape(login)}|{escape(login)}> ({state})"
 
     def line(self, line: LearnerLine, report: Report, lang: str) -> str:
         learner = line.learner
-        login = self._login(learner.github_login, lang)
+        login = self._login(learner.github_login, lang, learner.verified)
         if line.step is None:
             return self.m(
                 "report.line_finished",
@@ -134,12 +135,27 @@ class StaffViews:
                 diagnosis=f" · {escape(e.diagnosis)}" if e.diagnosis else "",
                 source=e.source,
             )
+            + self._account(e, lang)
             for e in events[-60:]
         ]
         blocks = [section(f"*{title}*")]
         for start in range(0, len(lines), 20):
             blocks.append(section("\n".join(lines[start : start + 20])))
         return Message(f"{title}\n" + "\n".join(lines[-10:]), blocks)
+
+    def _account(self, event: StepEvent, lang: str) -> str:
+        """Which GitHub account a history line is about (links, relinks, unlinks, renames)."""
+        login = event.facts.get("github_login")
+        if not login or ("verified" not in event.facts and "github_user_id" not in event.facts):
+            return ""
+        previous = event.facts.get("previous_login")
+        shown = (
+            f"{escape(str(previous))} → {escape(str(login))}" if previous else escape(str(login))
+        )
+        if "verified" in event.facts:
+            key = "report.verified" if event.facts["verified"] else "report.unverified"
+            shown += f" ({self.m(key, lang)})"
+        return f" · GitHub {shown}"
 
     def home(self, report: Report, lang: str, stuck_days: int) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = [

@@ -28,14 +28,20 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_database_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        # render_as_batch lets later migrations alter columns on SQLite.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            # render_as_batch lets later migrations alter columns on SQLite.
+            render_as_batch=True,
+            # The whole upgrade is one transaction, on SQLite too (Alembic would otherwise
+            # commit after each migration there): web and worker processes starting together
+            # migrate one at a time, and the later ones read the revision only once the
+            # first has committed, so they find the schema current. SQLite's writers queue
+            # at BEGIN IMMEDIATE; on PostgreSQL they queue at the advisory lock below.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
-                # Web and worker processes starting together: the others wait here, then
-                # find the schema current (the revision is read after the lock is held).
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )

@@ -30,6 +30,7 @@ _SIMPLE = {
     v.ACTION_HOW: Action.HOW,
     v.ACTION_STUCK: Action.STUCK,
     v.ACTION_START: Action.START,
+    v.ACTION_VERIFY: Action.VERIFY,
 }
 
 
@@ -40,6 +41,8 @@ def intent_of(action: dict[str, Any]) -> Intent | None:
         return Intent(_SIMPLE[action_id])
     if action_id == v.ACTION_EXPLAIN:
         return Intent(Action.EXPLAIN, value)
+    if action_id == v.ACTION_LINK_UNVERIFIED:
+        return Intent(Action.LINK_UNVERIFIED, value, confirmed=True)
     if action_id == v.ACTION_CONFIRM:
         try:
             payload = json.loads(value)
@@ -54,6 +57,10 @@ def register(app: App, services: Services) -> None:
 
     def acknowledge(ack: Ack) -> None:
         ack()
+
+    # The button to GitHub's device page opens it in the browser; Slack still tells us about
+    # the click, which needs nothing but its acknowledgement (registered first: it wins).
+    app.action(v.ACTION_OPEN_GITHUB)(acknowledge)
 
     def on_button(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])

@@ -1,0 +1,182 @@
+"""Sign-ins on GitHub (device flow), polled after Slack's acknowledgement.
+
+When an answer shows a learner a code, :class:`VerificationPoller` keeps asking GitHub — at
+the interval GitHub sets, through :meth:`Coach.poll_verification` — until the learner
+approves, cancels, or the code expires, then posts the outcome in their direct message.
+Each poll is a short task on the poller's own thread pool; a small clock thread says when
+each one is due, so stopping the process never waits on a sleeping flow.
+
+Nothing lives only in memory: each pending sign-in is a database row, and each poll is
+claimed there first (compare-and-set), so any process may take over. A restarted web
+process picks the pending sign-ins up again (:meth:`VerificationPoller.resume`), the
+learner's Check click polls at once, and the worker polls those nobody polled for a while
+(:func:`run_device_flow_job`): a sign-in never dies silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.course.replies import Answer
+from bot.slack.delivery import Services, follow_up, open_dm, post
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.2
+# A sign-in whose poll is this late has nobody polling it: the worker takes it over.
+ABANDONED_AFTER = timedelta(seconds=20)
+
+
+@dataclass
+class _Watch:
+    services: Services
+    client: WebClient
+    due: float  # time.monotonic() of the next poll
+    running: bool = False
+
+
+class VerificationPoller:
+    """Polls GitHub for the pending sign-ins of this process's learners, and tells them."""
+
+    def __init__(self, *, workers: int = 4, tick: float = TICK_SECONDS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="device-flow")
+        self._tick = tick
+        self._lock = threading.Lock()
+        self._watched: dict[int, _Watch] = {}  # learner id → its watch
+        self._clock_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def watch(
+        self,
+        services: Services,
+        client: WebClient,
+        learner_id: int,
+        due: datetime | None = None,
+    ) -> None:
+        """Poll the learner's pending sign-in from ``due`` on (now by default)."""
+        when = _monotonic(due)
+        with self._lock:
+            current = self._watched.get(learner_id)
+            if current is None:
+                self._watched[learner_id] = _Watch(services, client, when)
+            else:
+                current.due = min(current.due, when)
+            if self._clock_thread is None and not self._stopping.is_set():
+                # A daemon: it only ever waits, and it must never hold the process up.
+                self._clock_thread = threading.Thread(
+                    target=self._run, name="device-flow-clock", daemon=True
+                )
+                self._clock_thread.start()
+
+    def resume(self, services: Services, client: WebClient) -> int:
+        """Watch every sign-in still pending (this process just started); returns how many."""
+        flows = services.coach.store.pending_flows()
+        for flow in flows:
+            self.watch(services, client, flow.learner_id, flow.next_poll_at)
+        if flows:
+            log.info("resuming %d pending GitHub sign-in(s)", len(flows))
+        return len(flows)
+
+    @property
+    def watching(self) -> int:
+        with self._lock:
+            return len(self._watched)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._tick):
+            now = time.monotonic()
+            with self._lock:
+                due = [
+                    learner_id
+                    for learner_id, watch in self._watched.items()
+                    if not watch.running and watch.due <= now
+                ]
+                for learner_id in due:
+                    self._watched[learner_id].running = True
+            for learner_id in due:
+                try:
+                    self._pool.submit(self._poll, learner_id)
+                except RuntimeError:  # the pool is shut down: the process is stopping
+                    return
+
+    def _poll(self, learner_id: int) -> None:
+        with self._lock:
+            watch = self._watched.get(learner_id)
+        if watch is None:
+            return
+        next_at: datetime | None = None
+        try:
+            next_at = poll_and_announce(watch.services, watch.client, learner_id, "github")
+        except Exception:
+            log.exception("polling the GitHub sign-in of learner %s failed", learner_id)
+            next_at = datetime.now(UTC) + timedelta(seconds=10)
+        finally:
+            with self._lock:
+                if next_at is None:
+                    self._watched.pop(learner_id, None)
+                else:
+                    watch.due, watch.running = _monotonic(next_at), False
+
+
+def poll_and_announce(
+    services: Services, client: WebClient, learner_id: int, source: str
+) -> datetime | None:
+    """One look at a learner's sign-in; posts the outcome when it ended. Returns when to
+    look again, or None when there is nothing left to poll."""
+    coach = services.coach
+    learner = coach.store.find_id(learner_id)
+    if learner is None:
+        return None  # erased meanwhile (forget-me): the sign-in went with them
+    progress = coach.poll_verification(learner, source)
+    if progress.answer is not None:
+        _announce(services, client, progress.answer)
+    return progress.next_poll_at
+
+
+def _announce(services: Services, client: WebClient, answer: Answer) -> None:
+    learner = answer.learner
+    if learner is None:
+        return
+    try:
+        channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
+        post(services, client, channel, answer)
+        follow_up(services, client, answer)
+    except SlackApiError as error:
+        log.error(
+            "could not tell learner %s how their GitHub sign-in ended: %s",
+            learner.id,
+            error.response.get("error"),
+        )
+
+
+def run_device_flow_job(services: Services, client: WebClient, now: datetime) -> int:
+    """The worker's share: sign-ins nobody polled for a while (their web process stopped).
+    Each gets one poll now (claimed in the database); returns how many ended."""
+    store = services.coach.store
+    ended = 0
+    for flow in store.pending_flows(due_before=now - ABANDONED_AFTER):
+        try:
+            if poll_and_announce(services, client, flow.learner_id, "worker") is None:
+                ended += 1
+        except Exception:
+            log.exception("polling the GitHub sign-in of learner %s failed", flow.learner_id)
+    return ended
+
+
+def _monotonic(moment: datetime | None) -> float:
+    """``moment`` on the monotonic clock (which timers must use), now when None."""
+    if moment is None:
+        return time.monotonic()
+    return time.monotonic() + (moment - datetime.now(UTC)).total_seconds()
