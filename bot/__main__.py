@@ -19,16 +19,22 @@ EXIT_CONFIG = 2
 
 
 def _secrets(settings: Settings) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    database_password = make_url(settings.database_url).password or ""
     return [
-        s.reveal()
-        for s in (
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            settings.slack_app_token,
-            settings.github_token,
-            settings.github_webhook_secret,
-            settings.github_app_private_key,
-        )
+        database_password,
+        *(
+            s.reveal()
+            for s in (
+                settings.slack_bot_token,
+                settings.slack_signing_secret,
+                settings.slack_app_token,
+                settings.github_token,
+                settings.github_webhook_secret,
+                settings.github_app_private_key,
+            )
+        ),
     ]
 
 

@@ -267,9 +267,10 @@ class Coach:
     ) -> tuple[Learner, CheckResult, tuple[r.Reply, ...]]:
         """Run the step's check; when it fails, make sure the account was not renamed.
 
-        A renamed account keeps its id: when the check is not done (or its login no longer
-        answers), one question by id tells the account's login today. If it changed, the link
-        follows (the learner keeps their progress) and the check runs again.
+        A renamed account keeps its id: when its login no longer answers, or the check found
+        nothing where it looks by login, one question by id tells the account's login today.
+        If it changed, the link follows (the learner keeps their progress) and the check runs
+        again.
         """
         context = CheckContext(learner.github_login, learner.facts, step.params)
         missing: GitHubNotFound | None = None
@@ -277,7 +278,10 @@ class Coach:
             result: CheckResult | None = self.checker.run(step.check, context)
         except GitHubNotFound as error:
             result, missing = None, error
-        if (result is not None and result.done) or not learner.github_user_id:
+        suspicious = result is None or (
+            not result.done and self.checker.depends_on_login(step.check)
+        )
+        if not suspicious or not learner.github_user_id:
             if result is None:
                 raise missing or GitHubNotFound(step.check)
             return learner, result, ()

@@ -33,6 +33,12 @@ class StepChecker(Protocol):
 
     def find_account(self, login: str) -> CheckResult: ...
 
+    def depends_on_login(self, check: str) -> bool:
+        """Whether a "not yet" of ``check`` may only mean that the account was renamed (the
+        check looks for the learner's work by login). Renames that make the login answer 404
+        raise ``GitHubNotFound`` instead."""
+        ...
+
     def account_login(self, github_user_id: int) -> str | None:
         """The account's login today (it may have been renamed); None when it is gone."""
         ...

@@ -29,6 +29,12 @@ MAX_FORKS_TO_INSPECT = 5
 MAX_ORGS_TO_INSPECT = 5
 MAX_BRANCHES_TO_COMPARE = 3
 
+# Checks whose "not yet" could come from asking under an old login: they look for the
+# learner's work by login (``login:branch``), where a renamed account finds nothing. The
+# others reach the learner's repositories by name (GitHub redirects the old names), or say
+# GitHubNotFound when the login no longer answers.
+_BY_LOGIN = frozenset({"commit_on_branch", "pull_request_opened"})
+
 
 class GitHubChecks:
     """Implements :class:`bot.course.ports.StepChecker` against one practice repository."""
@@ -57,6 +63,10 @@ class GitHubChecks:
                 # The learner's account under this login (renamed?), or their fork (deleted?):
                 # the coach looks the account up by id before saying anything.
                 raise GitHubNotFound(f"{check}: GitHub answered 404") from error
+
+    def depends_on_login(self, check: str) -> bool:
+        """Whether a "not yet" of ``check`` may only mean that the account was renamed."""
+        return check in _BY_LOGIN
 
     def account_login(self, github_user_id: int) -> str | None:
         """The account's login today, by its id (``GET /user/{id}``); None when it is gone."""

@@ -66,8 +66,16 @@ def _cohort_from(words: list[str]) -> tuple[str | None, list[str]]:
     """``cohort promo-3`` (or ``promotion promo-3``) anywhere among the words."""
     for index, word in enumerate(words):
         if word.lower() in ("cohort", "promotion", "promo") and index + 1 < len(words):
-            return words[index + 1], words[:index] + words[index + 2 :]
+            return cohort_name(words[index + 1]), words[:index] + words[index + 2 :]
     return None, words
+
+
+# The cohort column holds 80 characters; a longer name is cut rather than refused.
+COHORT_NAME_LIMIT = 80
+
+
+def cohort_name(text: str) -> str | None:
+    return text.strip()[:COHORT_NAME_LIMIT] or None
 
 
 def handle_staff(
@@ -163,7 +171,7 @@ def _invite(
         except SlackApiError as error:
             log.warning("conversations.members %s: %s", channel_id, error.response.get("error"))
             reply(_notice(services, lang, "invite.channel_failed", channel=channel_id))
-    cohort = " ".join(w for w in words if w.lower() not in ("cohort", "promotion")) or None
+    cohort = cohort_name(" ".join(w for w in words if w.lower() not in ("cohort", "promotion")))
     if not invited:
         reply(_notice(services, lang, "invite.usage"))
         return
@@ -208,7 +216,7 @@ def _channel_members(client: WebClient, channel_id: str) -> list[str]:
 
 def _purge(services: Services, intent: Intent, words: list[str], lang: str, reply: Reply) -> None:
     """End of a programme: erase a cohort's identities, after a confirmation with the count."""
-    cohort = " ".join(words).strip()
+    cohort = cohort_name(" ".join(words)) or ""
     if not cohort:
         reply(_notice(services, lang, "purge.usage"))
         return

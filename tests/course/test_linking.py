@@ -435,11 +435,24 @@ def test_a_rename_before_the_fork_is_followed_too(typed_coach: Coach, world: Fak
     assert stored(typed_coach).github_login == "ada-lovelace"
 
 
-def test_a_not_done_check_of_an_unrenamed_account_costs_one_look_by_id(
+def test_renames_cost_a_look_by_id_only_where_a_login_search_found_nothing(
     typed_coach: Coach, world: FakeGitHub
 ) -> None:
     say(typed_coach, Intent(Action.LINK, "ada-l"))
     world.reset_log()
-    answer = say(typed_coach, Intent(Action.CHECK))
-    assert kinds(answer) == [r.Diagnosed]
-    assert world.count(path=r"^/user/\d+$") == 1
+    assert kinds(say(typed_coach, Intent(Action.CHECK))) == [r.Diagnosed]  # no fork yet
+    assert world.count(path=r"^/user/\d+$") == 0  # the fork check reaches the account by name
+    world.world.fork(UPSTREAM, owner="Ada-L")
+    say(typed_coach, Intent(Action.CHECK))
+    world.world.create_branch("Ada-L/practice", "add-ada")
+    say(typed_coach, Intent(Action.CHECK))
+    world.world.commit(
+        "Ada-L/practice",
+        "add-ada",
+        {"participants/ada.md": "Ada\n"},
+        author_email="ada@example.org",
+    )
+    say(typed_coach, Intent(Action.CHECK))
+    world.reset_log()
+    assert kinds(say(typed_coach, Intent(Action.CHECK))) == [r.Diagnosed]  # no pull request
+    assert world.count(path=r"^/user/\d+$") == 1  # looked for by login: was it renamed?
