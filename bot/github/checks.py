@@ -104,7 +104,9 @@ class GitHubChecks:
             suspects.append(verdict)
 
         # A renamed fork: among the learner's own repositories, one whose parent we want.
-        owned = self.github.get_user(login).get_repos(type="owner")
+        # Lazy: no GET /users/{login}, the two listings below are all we need of the account.
+        account = self.github.get_user(login, lazy=True)
+        owned = account.get_repos(type="owner")
         inspected = 0
         for repo in owned:
             if not repo.fork or repo.name.lower() == self.upstream_name.lower():
@@ -121,7 +123,7 @@ class GitHubChecks:
                     suspects.append(verdict)
 
         # A fork made under an organisation the learner belongs to.
-        for org in list(self.github.get_user(login).get_orgs())[:MAX_ORGS_TO_INSPECT]:
+        for org in list(account.get_orgs())[:MAX_ORGS_TO_INSPECT]:
             in_org = self._repo(f"{org.login}/{self.upstream_name}")
             if in_org is not None and self._is_fork_of_upstream(in_org):
                 return CheckResult.mistake(

@@ -214,7 +214,9 @@ def add_jobs(
 
     def watch(due: datetime | None = None) -> None:
         # Branches and commits inside forks: what the practice repository's webhook misses.
-        stats = run_watch_job(services, client, prober, store, datetime.now(UTC))
+        # The scheduled time, not the clock: looks set 30 s ahead are due at the next run
+        # even when this one started a few milliseconds late.
+        stats = run_watch_job(services, client, prober, store, due or datetime.now(UTC))
         if stats.looked:
             log.info(
                 "background checks: %d looked, %d unchanged (free), %d moved on",

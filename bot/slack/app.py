@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -63,7 +64,11 @@ def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
         signing_secret=settings.slack_signing_secret.reveal() or None,
         # The start-up preflight already asked auth.test; workers need not ask again.
         token_verification_enabled=False,
-        process_before_response=False,
+        # Acknowledge in the request's own thread: the listeners' slow work is all in
+        # ``lazy=``, which Bolt runs on its pool after answering. Otherwise an ack would
+        # queue behind checks waiting on GitHub (measured in bench/ack.py).
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt-lazy"),
     )
 
     @app.middleware
