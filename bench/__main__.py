@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,18 +65,24 @@ def main(argv: list[str]) -> int:
         "",
     ]
     tables = {}
+    failed = []
     started = time.monotonic()
     for name in chosen:
         began = time.monotonic()
-        tables[name] = BENCHMARKS[name]()
-        print(tables[name], flush=True)
+        try:
+            table = tables[name] = BENCHMARKS[name]()
+        except Exception as error:  # one broken benchmark must not lose the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            table = f"### {name}\n\nFailed: {type(error).__name__}: {error}"
+        print(table, flush=True)
         print(f"({name}: {time.monotonic() - began:.0f} s)\n", file=sys.stderr, flush=True)
-        sections += [tables[name], ""]
+        sections += [table, ""]
     summary = targets.summary(tables)
     print(summary)
     sections += [summary, "", f"The suite took {time.monotonic() - started:.0f} s.", ""]
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ cost nothing against the rate limit: they are counted apart.
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,11 @@ class Journey:
     label: str
     counted: int
     free: int  # 304s and /rate_limit
-    per_step: list[tuple[str, int]]  # counted requests of each exchange
+    per_step: list[tuple[str, list[str]]]  # each exchange's counted requests
+
+    def asked(self, prefix: str) -> list[str]:
+        """The counted requests of the exchanges whose name starts with ``prefix``."""
+        return [r for step, requests in self.per_step if step.startswith(prefix) for r in requests]
 
 
 def english(ada: Conversation, github: FakeGitHub, counter: Callable[[str], None]) -> None:
@@ -96,17 +101,18 @@ def french(helene: Conversation, github: FakeGitHub, counter: Callable[[str], No
 
 
 class Tally:
-    """Called after each exchange: how many counted requests it cost."""
+    """Called after each exchange: which counted requests it cost."""
 
     def __init__(self, github: FakeGitHub) -> None:
         self.github = github
-        self.per_step: list[tuple[str, int]] = []
+        self.per_step: list[tuple[str, list[str]]] = []
         self.seen = 0  # the flows reset the log before their first exchange
 
     def __call__(self, step: str) -> None:
-        total = self.github.count()
-        self.per_step.append((step, total - self.seen))
-        self.seen = total
+        counted = [r for r in self.github.requests if r.counted]
+        asked = [f"{r.path} ({r.status})" for r in counted[self.seen :]]
+        self.per_step.append((step, asked))
+        self.seen = len(counted)
 
 
 JOURNEYS = (
@@ -144,6 +150,9 @@ def measure() -> tuple[Journey, ...]:
     return tuple(found)
 
 
+ACCOUNT = re.compile(r"^/users/[^/]+ \(200\)$")  # GET /users/{login}, the account itself
+
+
 def run() -> str:
     journeys = measure()
     lines = [
@@ -153,14 +162,45 @@ def run() -> str:
         "|---|---:|---:|---|",
     ]
     for journey in journeys:
-        steps = ", ".join(f"{step} {count}" for step, count in journey.per_step)
+        steps = ", ".join(f"{step} {len(asked)}" for step, asked in journey.per_step)
         lines.append(f"| {journey.label} | {journey.counted} | {journey.free} | {steps} |")
     worst = max(j.counted for j in journeys)
-    lines += [
-        "",
-        f"At most {worst} counted requests per journey (target ≤ {TARGET}).",
-    ]
+    lines += ["", f"At most {worst} counted requests per journey (target ≤ {TARGET})."]
+    if worst > TARGET:
+        lines += ["", *_why(journeys)]
     return "\n".join(lines)
+
+
+def _why(journeys: tuple[Journey, ...]) -> list[str]:
+    """Which requests the fork checks make, and what would spare some."""
+    early = journeys[0].asked("fork: too early")
+    said = [
+        f"Why: the fork step. A check before the fork exists asks {len(early)}: "
+        + ", ".join(f"`{r}`" for r in early)
+        + ". "
+    ]
+    # In the fork checks, the account itself is fetched only to reach its listings.
+    spared = [sum(1 for r in j.asked("fork") if ACCOUNT.match(r)) for j in journeys]
+    if any(spared):
+        said[0] += (
+            "`/users/{login}` is the account itself, fetched by `get_user(login)` only to "
+            "reach its repositories and organisations (`fork_exists` calls it once for each, "
+            "and PyGithub fetches the account every time). `get_user(login, lazy=True)` "
+            "reaches the listings without it: "
+            + " and ".join(
+                f"{j.counted - n} instead of {j.counted}"
+                for j, n in zip(journeys, spared, strict=True)
+            )
+            + " for these journeys. "
+        )
+    renamed = [r for j in journeys for r in j.asked("fork (renamed)")]
+    if renamed:
+        said[0] += (
+            f"A renamed fork costs {len(renamed)}: "
+            + ", ".join(f"`{r}`" for r in renamed)
+            + " (the list of repositories omits `parent`, so the fork itself is fetched)."
+        )
+    return said
 
 
 if __name__ == "__main__":

@@ -34,14 +34,14 @@ def run() -> str:
         s = each.scenario
         if not each.peak_kib:
             continue
-        request = "`/prcoach check`" if s.kind == "command" else "Check button"
+        request = ack.request_name(s.kind)
         github = f", GitHub slow ({s.github_delay:g} s)" if s.github_delay else ""
         peak = mb(max(each.peak_kib))
         if s.app == "prcoach":
             worst_prcoach = max(worst_prcoach, peak)
         lines.append(
-            f"| web worker: {s.label.split(',')[0]} | after {ack.SECONDS:g} s of {request} "
-            f"load{github} | {peak:.0f} | {mb(max(each.start_kib)):.0f} |"
+            f"| web worker: {s.label} | after {ack.SECONDS:g} s of {request}, "
+            f"{ack.load_name(s.pace)}{github} | {peak:.0f} | {mb(max(each.start_kib)):.0f} |"
         )
     lines.append(
         f"| `python -m bot worker` | after the digest (with its chart) and "
@@ -51,8 +51,31 @@ def run() -> str:
     lines += [
         "",
         f"PR Coach's web workers peak at {worst_prcoach:.0f} MB after the load runs "
-        f"(target < {TARGET_MB} MB); the worker at {mb(worker.peak_kib):.0f} MB.",
+        f"(target < {TARGET_MB} MB); the worker at {mb(worker.peak_kib):.0f} MB (matplotlib, "
+        "imported for the digest's chart, is most of the difference).",
     ]
+    worst = max(
+        (r for r in runs if r.scenario.app == "prcoach" and r.peak_kib),
+        key=lambda r: max(r.peak_kib),
+        default=None,
+    )
+    if worst is not None and worst_prcoach >= TARGET_MB:
+        s = worst.scenario
+        queued = worst.throughput * (ack.SECONDS + ack.WARMUP) - worst.answers
+        grown = mb(max(worst.peak_kib)) - mb(max(worst.start_kib))
+        lines += [
+            "",
+            f"Why: in the run that peaks ({ack.load_name(s.pace)}, "
+            f"{ack.request_name(s.kind)}"
+            f"{', GitHub slow' if s.github_delay else ''}), PR Coach acknowledged about "
+            f"{worst.throughput * (ack.SECONDS + ack.WARMUP):,.0f} checks and answered "
+            f"{worst.answers:,}: some {queued:,.0f} waited in Bolt's listener queue, which "
+            "has no bound, each holding a copy of its request — about "
+            f"{2 * grown * 1000 / max(queued, 1):.0f} kB each (half of them per worker). "
+            "What would close it: bound the queue — a `listener_executor` that refuses work "
+            'beyond a few hundred waiting checks, and an ack that then says "busy, try '
+            'again in a minute" — or move the checks out of the web process (see above).',
+        ]
     return "\n".join(lines)
 
 

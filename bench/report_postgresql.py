@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from bench.report import REPEATS, SIZES, Row, seed
 from bot.course.course import load_course
@@ -89,6 +90,14 @@ def run() -> str:
             ]
         )
     server = database_url(databases.TEST_DATABASE_URL).render_as_string(hide_password=True)
+    try:
+        engine = create_database_engine(databases.TEST_DATABASE_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except OperationalError as error:
+        reason = str(error.orig or error).splitlines()[0]
+        return f"{title}\n\nNot measured: PostgreSQL at `{server}` does not answer ({reason})."
     rows = []
     for size in SIZES:
         with databases.postgresql_schema(f"bench_report_{size}") as url:

@@ -195,8 +195,9 @@ def _reset_traffic(github: FakeGitHub, slack: FakeSlack) -> None:
 
 
 def _traffic(github: FakeGitHub, slack: FakeSlack) -> tuple[int, int, float]:
-    """Requests the fakes answered since ``reset_traffic``, and the CPU seconds they took."""
-    return len(github.requests), len(slack.calls), time.process_time() - _cpu_mark[0]
+    """Since ``reset_traffic``: requests to the fake GitHub, messages posted to the fake
+    Slack, and the CPU seconds the fakes took."""
+    return len(github.requests), len(slack.messages()), time.process_time() - _cpu_mark[0]
 
 
 COMMANDS: dict[str, Callable[..., Any]] = {

@@ -1,62 +1,59 @@
-"""``python -m bench.serve bare|ack-first``: other apps served the way the Procfile's ``web:``
-line serves PR Coach.
+"""``python -m bench.serve bare|bare-lazy``: a minimal Bolt app served the way the Procfile's
+``web:`` line serves PR Coach.
 
-Both go through :func:`bot.serving.web.serve_http` — the same gunicorn, ``WEB_CONCURRENCY``
+It goes through :func:`bot.serving.web.serve_http` — the same gunicorn, ``WEB_CONCURRENCY``
 workers of 8 threads (gthread), the same access log — and the same WSGI routing
-(:func:`bot.serving.wsgi.make_wsgi_app`), so that only the Bolt app differs:
-
-* ``bare``: a minimal Bolt app, one listener that only acknowledges (for ``/prcoach`` and
-  for the ``prcoach_*`` buttons), Bolt's defaults otherwise as in PR Coach: the floor that
-  Bolt and this server set;
-* ``ack-first``: PR Coach itself, built unchanged except that Bolt runs the acknowledgement
-  in the request's own thread (``process_before_response=True``) instead of queueing it
-  behind the background work in Bolt's listener pool — what-if for the ack benchmark.
+(:func:`bot.serving.wsgi.make_wsgi_app`), so that only the Bolt app differs: one listener
+that only acknowledges (for ``/prcoach`` and for the ``prcoach_*`` buttons), with the
+same Bolt options as PR Coach. The floor that Bolt and this server set. ``bare-lazy``
+adds a ``lazy=`` listener that does nothing, as PR Coach's listeners do their work: Bolt's
+price for answering first and working after.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.serving.logs import configure_logging
-from bot.serving.web import create_wsgi_app, serve_http
+from bot.serving.web import serve_http
 from bot.serving.wsgi import WSGIApp, make_wsgi_app
 from bot.settings import Settings, load_settings
 from bot.slack.app import make_web_client
 
 
-def bare_app(settings: Settings) -> WSGIApp:
+def bare_app(settings: Settings, *, lazy: bool = False) -> WSGIApp:
     app = App(
         # As PR Coach's: Bolt asks auth.test once per process, of SLACK_API_URL (the fake).
         client=make_web_client(settings),
         signing_secret=settings.slack_signing_secret.reveal(),
         token_verification_enabled=False,
-        process_before_response=False,  # as PR Coach's (bot/slack/app.py)
+        # As PR Coach's (bot/slack/app.py): the ack in the request's thread, Bolt's fastest.
+        process_before_response=True,
     )
 
     def acknowledge(ack: Ack) -> None:
         ack()
 
-    app.command("/prcoach")(acknowledge)
-    app.action(re.compile(r"^prcoach_"))(acknowledge)
+    def nothing() -> None:
+        pass
+
+    if lazy:
+        app.command("/prcoach")(ack=acknowledge, lazy=[nothing])
+        app.action(re.compile(r"^prcoach_"))(ack=acknowledge, lazy=[nothing])
+    else:
+        app.command("/prcoach")(acknowledge)
+        app.action(re.compile(r"^prcoach_"))(acknowledge)
     return make_wsgi_app(app, lambda: True)
 
 
-def ack_first_app(settings: Settings) -> WSGIApp:
-    import bot.slack.app as slack_app
-
-    class AckFirst(App):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "process_before_response": True})
-
-    slack_app.App = AckFirst  # type: ignore[misc]  # in this benchmark's workers only
-    return create_wsgi_app(settings)
+def bare_lazy_app(settings: Settings) -> WSGIApp:
+    return bare_app(settings, lazy=True)
 
 
-FACTORIES = {"bare": bare_app, "ack-first": ack_first_app}
+FACTORIES = {"bare": bare_app, "bare-lazy": bare_lazy_app}
 
 
 def main(argv: list[str]) -> int:

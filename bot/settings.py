@@ -89,9 +89,9 @@ HELP: dict[str, str] = {
     "secret) of an OAuth App or a GitHub App with 'Enable Device Flow' ticked: github.com → "
     "Settings (or the organisation's) → Developer settings → OAuth Apps or GitHub Apps → your "
     "app → General → Client ID",
-    "REQUIRE_VERIFIED_LINK": "optional; true makes signing in on GitHub mandatory: a typed "
-    "login is not enough, and nothing is checked until the learner proved the account is "
-    "theirs. Needs GITHUB_OAUTH_CLIENT_ID",
+    "REQUIRE_VERIFIED_LINK": "optional; true makes signing in on GitHub (device flow) "
+    "mandatory: a typed login is not enough, and nothing is checked until the learner proved "
+    "the account is theirs. Needs GITHUB_OAUTH_CLIENT_ID",
     "DATABASE_URL": "where progress is stored; default sqlite:///prcoach.db (a file next to "
     "the bot)",
     "PRACTICE_REPO": "the cohort's practice repository on GitHub, as owner/name "

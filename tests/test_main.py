@@ -88,3 +88,31 @@ def test_secrets_never_appear_in_the_output(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     for secret in (BOT_TOKEN, GITHUB_TOKEN, SIGNING_SECRET):
         assert secret not in output
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"REQUIRE_VERIFIED_LINK": "true"}, "REQUIRE_VERIFIED_LINK is true but GITHUB_OAUTH"),
+        ({"GITHUB_OAUTH_CLIENT_ID": "not a client id"}, "GITHUB_OAUTH_CLIENT_ID is 'not a"),
+        (
+            {"GITHUB_OAUTH_CLIENT_ID": "Ov23liAbCdEfGhIjKlMn", "REQUIRE_VERIFIED_LINK": "maybe"},
+            "REQUIRE_VERIFIED_LINK is 'maybe', neither true nor false",
+        ),
+    ],
+)
+def test_verified_link_settings_are_checked(
+    tmp_path: Path, overrides: dict[str, str], expected: str
+) -> None:
+    result = run_bot(base_env(tmp_path, **overrides), tmp_path, "check-config")
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Device Flow" in result.stderr or "device flow" in result.stderr
+
+
+def test_sign_in_on_github_is_a_valid_setting(tmp_path: Path) -> None:
+    env = base_env(
+        tmp_path, GITHUB_OAUTH_CLIENT_ID="Ov23liAbCdEfGhIjKlMn", REQUIRE_VERIFIED_LINK="true"
+    )
+    result = run_bot(env, tmp_path, "check-config")
+    assert result.returncode == 0, result.stderr

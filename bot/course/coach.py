@@ -353,9 +353,9 @@ class Coach:
         return self._verification(learner, source)
 
     def _unlink(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
-        self.store.end_flow(learner.id)
         login = learner.github_login
         if not login:
+            self.store.end_flow(learner.id)  # a sign-in under way is given up too
             return r.Answer(learner, (r.Notice("unlink.not_linked"),))
         if not intent.confirmed:
             facts = {"login": login}

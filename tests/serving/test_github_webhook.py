@@ -197,3 +197,27 @@ def test_without_a_secret_every_delivery_is_refused(
     finally:
         process.stop()
     assert SIGNING_SECRET not in process.logs()
+
+
+def test_a_delivery_finds_a_learner_whose_account_was_renamed_by_its_id(
+    github: GitHubSender,
+    fake_slack: FakeSlack,
+    at_pull_request_step: Conversation,
+    fake_github: FakeGitHub,
+) -> None:
+    ada = at_pull_request_step
+    account = fake_github.world.rename_user("ada-hook", "ada-renamed")
+    fake_github.world.open_pull(UPSTREAM, head="ada-renamed:add-ada", base="main", title="Hi")
+    payload = pull_request_payload("opened", UPSTREAM, "ada-renamed", "add-ada")
+    pull = payload["pull_request"]
+    for person in (pull["user"], pull["head"]["user"], pull["head"]["repo"]["owner"]):
+        person["id"] = account.id  # GitHub's payloads carry the accounts' ids
+    assert parse_delivery("pull_request", json.dumps(payload).encode(), UPSTREAM).user_ids == (
+        account.id,
+    )
+    mark = len(fake_slack.calls)
+    assert github.deliver("pull_request", payload).status_code == 202
+    message = fake_slack.wait_for_message(
+        lambda m: m.channel == dm_channel_id(ada.user_id) and "You did it" in m.text, after=mark
+    )
+    assert "renamed from *ada-hook* to *ada-renamed*" in message.text

@@ -13,12 +13,22 @@ import csv
 import io
 import itertools
 import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import create_engine, inspect, text
 
+from bot.course.coach import Person
+from bot.course.intents import Action, Intent
+from bot.settings import load_settings
+from bot.slack.delivery import Services
+from bot.slack.verification import run_device_flow_job
+from bot.storage.database import migrate
+from bot.wiring import build
 from tests.rig import databases
 from tests.rig.bot_process import (
     SIGNING_SECRET,
@@ -148,6 +158,12 @@ def test_a_learner_is_linked_to_the_account_that_approves_whatever_they_typed(
     assert device.user_code in code.text and "Authorize" in code.text
     assert button_urls(code) == [f"{fake_github.url}/login/device"]
     assert buttons(code) == ["Open GitHub", "Check", "Link ada-typo without signing in"]
+    # Slack reports the click on the link button too: acknowledged, and nothing else.
+    before = len(fake_slack.messages(ada.dm))
+    clicked = ada.slack.action("prcoach_open_github", value="open", user_id=ada.user_id)
+    assert clicked.status_code == 200
+    time.sleep(1)
+    assert len(fake_slack.messages(ada.dm)) == before
 
     mark = len(fake_slack.calls)
     fake_github.approve_device("Ada-Real", after_pending=1)
@@ -331,3 +347,74 @@ def test_a_restart_does_not_lose_a_pending_sign_in(
     linked = posted_later(ada, fake_slack, "GitHub confirms", mark)
     assert "Step 2 of 5" in linked.text
     assert dm_channel_id(ada.user_id) == linked.channel
+
+
+# -- in process: the worker's share, and the poller object ---------------------------------
+
+
+@pytest.fixture
+def services_with_sign_in(
+    fake_github: FakeGitHub, fake_slack: FakeSlack, tmp_path: Path
+) -> Services:
+
+    url = f"sqlite:///{tmp_path / 'sign-ins.db'}"
+    migrate(url)
+    env = bot_environment(
+        slack_api_url=fake_slack.api_url,
+        github_api_url=fake_github.url,
+        database_url=url,
+        GITHUB_URL=fake_github.url,
+        GITHUB_OAUTH_CLIENT_ID=OAUTH_CLIENT_ID,
+    )
+    return build(load_settings(env, env_file=None)).services
+
+
+def test_the_worker_polls_sign_ins_nobody_polls_any_more(
+    services_with_sign_in: Services, fake_github: FakeGitHub, fake_slack: FakeSlack
+) -> None:
+
+    services = services_with_sign_in
+    coach, client = services.coach, WebClient(base_url=fake_slack.api_url, token="xoxb-test")
+    user = f"UVL{next(_people):05d}"
+    fake_slack.add_user(user, locale="en-US")
+    fake_github.world.add_user("ada-worker")
+    learner = coach.learner(Person("T1", user))
+    coach.handle(learner, Intent(Action.LINK), "test")  # a code; then the web process stops
+    now = datetime.now(UTC)
+    assert run_device_flow_job(services, client, now) == 0  # polled recently: not the worker's
+    fake_github.approve_device("ada-worker")
+    time.sleep(1.05)
+    assert run_device_flow_job(services, client, now + timedelta(seconds=25)) == 1
+    message = fake_slack.wait_for_message(
+        lambda m: m.channel == dm_channel_id(user) and "GitHub confirms" in m.text
+    )
+    assert "Step 2 of 5" in message.text
+    assert coach.store.get(learner.id).verified
+
+
+def test_the_poller_polls_at_githubs_pace_then_stops(
+    services_with_sign_in: Services, fake_github: FakeGitHub, fake_slack: FakeSlack
+) -> None:
+
+    services = services_with_sign_in
+    poller = services.sign_ins
+    assert poller is not None
+    coach, client = services.coach, WebClient(base_url=fake_slack.api_url, token="xoxb-test")
+    user = f"UVL{next(_people):05d}"
+    fake_slack.add_user(user, locale="en-US")
+    fake_github.world.add_user("ada-poller")
+    learner = coach.learner(Person("T1", user))
+    coach.handle(learner, Intent(Action.LINK), "test")
+    assert poller.resume(services, client) == 1  # what a new process does at start
+    fake_github.approve_device("ada-poller", after_pending=2)
+    fake_slack.wait_for_message(
+        lambda m: m.channel == dm_channel_id(user) and "GitHub confirms" in m.text,
+        timeout=NOTICED_WITHIN,
+    )
+    [device] = fake_github.device_authorizations
+    assert device.polls == 3 and device.too_fast == 0
+    deadline = time.monotonic() + 5
+    while poller.watching and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert poller.watching == 0
+    poller.close()
