@@ -342,14 +342,21 @@ def notes(runs: tuple[Run, ...]) -> list[str]:
         )
     fast = find(runs, "prcoach", "command", 0.0)
     bare = find(runs, "bare", "command", 0.0)
+    floors = [
+        f"{ratio(floor, find(runs, 'bare', 'command', 0.0, pace))} {load_name(pace)}"
+        for pace in (None, PACE)
+        if (floor := find(runs, "bare-lazy", "command", 0.0, pace))
+    ]
     if over and fast and bare:
         acked = fast.throughput * (SECONDS + WARMUP)
         said.append(
-            "* Why the gap: part is Bolt's own price for `lazy=` listeners, which PR Coach "
-            "needs to answer before it works — Bolt copies each request for its lazy "
-            "listener in the request's thread, then runs it on its pool (the no-op `lazy=` "
-            "rows). The rest is the checks' work: every acknowledged check queues work in "
-            "the same processes — "
+            "* Why the gap: first, Bolt's own price for `lazy=` listeners, which PR Coach "
+            "needs in order to answer before it works (Bolt copies each request for the "
+            "lazy listener in the request's thread, then runs it on its pool): "
+            + (" and ".join(floors) if floors else "not measured")
+            + " (p99 ÷ the bare app's) with a `lazy=` listener that does nothing. Then the "
+            "checks' work: every "
+            "acknowledged check queues work in the same processes — "
             "GitHub's and Slack's calls, the database, the rendering — whose threads take "
             "the CPUs and the GIL from the request threads. Back to back, PR Coach "
             f"acknowledges {fast.throughput:.0f} checks a second (the bare app "
