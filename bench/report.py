@@ -90,45 +90,48 @@ def seed(url: str, count: int, rng: random.Random) -> int:
 
 
 def measure(count: int) -> Row:
-    rng = random.Random(count)
+    """On a fresh SQLite file."""
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        migrate(url)
-        events = seed(url, count, rng)
-        engine = create_database_engine(url)
+        return measure_on(f"sqlite:///{Path(folder) / 'bench.db'}", count)
+
+
+def measure_on(url: str, count: int) -> Row:
+    """Seed ``count`` learners into an empty database at ``url``, then time the report."""
+    migrate(url)
+    events = seed(url, count, random.Random(count))
+    engine = create_database_engine(url)
+    statements = 0
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    desk = StaffDesk(
+        load_course(),
+        SqlLearnerStore(session_factory(engine)),
+        stuck_after=timedelta(days=3),
+        nudge_after=timedelta(days=2),
+        timezone="Europe/Paris",
+    )
+    views = StaffViews(load_messages(), "https://github.com", "Europe/Paris")
+    report_times, csv_times, render_times = [], [], []
+    queries_report = queries_csv = 0
+    for _ in range(REPEATS):
         statements = 0
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        store = SqlLearnerStore(session_factory(engine))
-        desk = StaffDesk(
-            load_course(),
-            store,
-            stuck_after=timedelta(days=3),
-            nudge_after=timedelta(days=2),
-            timezone="Europe/Paris",
-        )
-        views = StaffViews(load_messages(), "https://github.com", "Europe/Paris")
-        report_times, csv_times, render_times = [], [], []
-        queries_report = queries_csv = 0
-        for _ in range(REPEATS):
-            statements = 0
-            started = time.perf_counter()
-            report = desk.report()
-            report_times.append(time.perf_counter() - started)
-            queries_report = statements
-            started = time.perf_counter()
-            views.report(report, "fr", 3)
-            render_times.append(time.perf_counter() - started)
-            statements = 0
-            started = time.perf_counter()
-            desk.csv()
-            csv_times.append(time.perf_counter() - started)
-            queries_csv = statements
-        engine.dispose()
+        started = time.perf_counter()
+        report = desk.report()
+        report_times.append(time.perf_counter() - started)
+        queries_report = statements
+        started = time.perf_counter()
+        views.report(report, "fr", 3)
+        render_times.append(time.perf_counter() - started)
+        statements = 0
+        started = time.perf_counter()
+        desk.csv()
+        csv_times.append(time.perf_counter() - started)
+        queries_csv = statements
+    engine.dispose()
     return Row(
         count,
         events,

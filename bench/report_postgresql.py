@@ -7,74 +7,14 @@ are ``report.py``'s (same seed); the measurement is the same, on a given URL.
 
 from __future__ import annotations
 
-import random
-import statistics
-import time
-from datetime import timedelta
-
-from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from bench.report import REPEATS, SIZES, Row, seed
-from bot.course.course import load_course
-from bot.course.messages import load_messages
-from bot.course.staff import StaffDesk
-from bot.slack.views.staff import StaffViews
+from bench.report import REPEATS, SIZES, measure_on
 from bot.storage.database import (
     create_database_engine,
     database_url,
-    migrate,
-    session_factory,
 )
-from bot.storage.store import SqlLearnerStore
 from tests.rig import databases
-
-
-def measure_on(url: str, count: int) -> Row:
-    migrate(url)
-    events = seed(url, count, random.Random(count))
-    engine = create_database_engine(url)
-    statements = 0
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_args: object) -> None:
-        nonlocal statements
-        statements += 1
-
-    desk = StaffDesk(
-        load_course(),
-        SqlLearnerStore(session_factory(engine)),
-        stuck_after=timedelta(days=3),
-        nudge_after=timedelta(days=2),
-        timezone="Europe/Paris",
-    )
-    views = StaffViews(load_messages(), "https://github.com", "Europe/Paris")
-    report_times, csv_times, render_times = [], [], []
-    queries_report = queries_csv = 0
-    for _ in range(REPEATS):
-        statements = 0
-        started = time.perf_counter()
-        report = desk.report()
-        report_times.append(time.perf_counter() - started)
-        queries_report = statements
-        started = time.perf_counter()
-        views.report(report, "fr", 3)
-        render_times.append(time.perf_counter() - started)
-        statements = 0
-        started = time.perf_counter()
-        desk.csv()
-        csv_times.append(time.perf_counter() - started)
-        queries_csv = statements
-    engine.dispose()
-    return Row(
-        count,
-        events,
-        statistics.median(report_times) * 1000,
-        statistics.median(csv_times) * 1000,
-        statistics.median(render_times) * 1000,
-        queries_report,
-        queries_csv,
-    )
 
 
 def run() -> str:
