@@ -12,6 +12,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# History line of a learner sent back to a step whose work vanished (a deleted fork…).
+MOVED_BACK = "moved_back"
+
+# What a step learned, forgotten when its work vanishes (and with it, the later steps').
+VANISHED_FACTS: dict[str, tuple[str, ...]] = {
+    "fork_exists": ("fork", "fork_id", "default_branch", "upstream_default_branch"),
+    "branch_exists": ("branch", "branches", "head_sha", "pr_number", "pr_url"),
+}
+
 
 class Outcome(StrEnum):
     DONE = "done"
@@ -39,6 +48,9 @@ class CheckResult:
     diagnoses: tuple[Diagnosis, ...] = ()
     # What the check learned and later steps need (the fork's name, the branch, the PR…).
     learned: Mapping[str, Any] = field(default_factory=dict)
+    # Work of an earlier step is gone (a deleted fork or branch): the check that must be done
+    # again. The one case where progress moves back.
+    back_to: str | None = None
 
     @property
     def done(self) -> bool:
@@ -62,22 +74,57 @@ class CheckResult:
     ) -> CheckResult:
         return cls(Outcome.MISTAKE, (Diagnosis(code, facts),), learned or {})
 
+    @classmethod
+    def vanished(cls, code: str, back_to: str, **facts: str) -> CheckResult:
+        """The work of the step checked by ``back_to`` is gone: do that step again."""
+        return cls(Outcome.MISTAKE, (Diagnosis(code, facts),), {}, back_to)
+
 
 # Every check a course may name, with the diagnosis codes it can return: the course
 # loader refuses a course naming another check or lacking a hint for one of these codes.
 CHECKS: dict[str, frozenset[str]] = {
     "github_account": frozenset(
-        {"login_malformed", "login_too_long", "account_not_found", "account_is_organization"}
+        {
+            "login_malformed",
+            "login_too_long",
+            "login_is_email",
+            "login_looks_like_name",
+            "account_not_found",
+            "account_is_organization",
+        }
     ),
     "fork_exists": frozenset(
-        {"no_fork", "fork_under_organization", "repo_not_a_fork", "fork_of_other_repo"}
+        {
+            "no_fork",
+            "fork_under_organization",
+            "repo_not_a_fork",
+            "fork_of_other_repo",
+            "fork_deleted",
+        }
     ),
-    "branch_exists": frozenset({"no_branch", "branch_in_upstream"}),
+    "branch_exists": frozenset(
+        {
+            "no_branch",
+            "branch_in_upstream",
+            "branch_copied_only",
+            "branch_web_editor",
+            "branch_web_editor_upstream",
+            "branch_deleted",
+        }
+    ),
     "commit_on_branch": frozenset(
         {
             "no_commit",
             "wrong_file",
             "file_rewritten",
+            "file_edited_existing",
+            "file_empty",
+            "file_wrong_folder",
+            "file_at_root",
+            "file_wrong_case",
+            "file_wrong_extension",
+            "file_not_text",
+            "several_files",
             "committed_on_default_branch",
             "author_not_linked",
         }
@@ -87,9 +134,12 @@ CHECKS: dict[str, frozenset[str]] = {
             "no_pull_request",
             "pr_inside_fork",
             "pr_from_default_branch",
+            "pr_wrong_base",
             "pr_draft",
             "pr_closed_unmerged",
             "pr_conflicts",
+            "pr_no_description",
+            "pr_default_title",
         }
     ),
     "pull_request_merged": frozenset({"awaiting_review", "pr_conflicts", "pr_closed_unmerged"}),
@@ -124,9 +174,26 @@ DIAGNOSIS_FACTS: dict[str, frozenset[str]] = {
     "fork_under_organization": frozenset({"found_repo", "found_repo_url", "org"}),
     "repo_not_a_fork": frozenset({"found_repo", "found_repo_url"}),
     "fork_of_other_repo": frozenset({"found_repo", "found_repo_url", "other_parent"}),
+    "login_is_email": frozenset({"given"}),
+    "login_looks_like_name": frozenset({"given"}),
+    "fork_deleted": frozenset({"gone_fork"}),
     "branch_in_upstream": frozenset({"found_branch"}),
+    "branch_copied_only": frozenset({"copied"}),
+    "branch_web_editor": frozenset({"found_branch"}),
+    "branch_web_editor_upstream": frozenset({"found_branch"}),
+    "branch_deleted": frozenset({"gone_branch"}),
     "wrong_file": frozenset({"files"}),
     "file_rewritten": frozenset({"file", "changed_lines"}),
+    "file_edited_existing": frozenset({"file", "file_status"}),
+    "file_empty": frozenset({"file"}),
+    "file_wrong_folder": frozenset({"file"}),
+    "file_at_root": frozenset({"file"}),
+    "file_wrong_case": frozenset({"file"}),
+    "file_wrong_extension": frozenset({"file"}),
+    "file_not_text": frozenset({"file"}),
+    "several_files": frozenset({"files"}),
+    "pr_wrong_base": frozenset({"base"}),
+    "pr_default_title": frozenset({"title"}),
     "committed_on_default_branch": frozenset({"ahead_by"}),
     "author_not_linked": frozenset({"email"}),
     "awaiting_review": frozenset({"reviewers"}),

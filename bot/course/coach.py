@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.course import replies as r
 from bot.course.accounts import clean_login, login_problem
-from bot.course.checks import CheckResult, Outcome
+from bot.course.checks import MOVED_BACK, VANISHED_FACTS, CheckResult, Outcome
 from bot.course.course import Course, Step
 from bot.course.glossary import Glossary
 from bot.course.intents import Action, Intent
@@ -169,8 +169,9 @@ class Coach:
         except (GitHubNotFound, _AccountGone) as missing:
             log.info("recheck of learner %s: %s", learner.id, type(missing).__name__)
             return None
-        if not result.done:
+        if not result.done and result.back_to is None:
             return None
+        # Done, or work that vanished: the learner hears it as if they had clicked Check.
         answer = self._record(learner, step, result, source)
         moved = answer.learner is not None and (
             answer.learner.current_step != learner.current_step or answer.learner.finished
@@ -260,6 +261,11 @@ class Coach:
             return r.Answer(
                 learner, (r.Notice("link.account_gone", {"login": learner.github_login}),)
             )
+        except GitHubNotFound as missing:
+            # Not the learner's work (that is a finding of the check): something of ours,
+            # such as the practice repository, answers 404. Nothing is recorded against them.
+            trouble = GitHubUnavailable(f"GitHub answered 404 ({missing})")
+            return self._unavailable(learner, step, trouble, source)
         return _with(notes, self._record(learner, step, result, source))
 
     def _checked(
@@ -585,6 +591,10 @@ class Coach:
         *,
         verified: bool | None = None,
     ) -> r.Answer:
+        if result.back_to is not None:
+            moved = self._move_back(learner, step, result, source)
+            if moved is not None:
+                return moved
         following = self.course.next_after(step.id)
         at_step = learner.current_step == step.id
         try:
@@ -616,6 +626,27 @@ class Coach:
         else:
             replies.append(self._card(learner))
         return r.Answer(learner, tuple(replies), changed=True)
+
+    def _move_back(
+        self, learner: Learner, step: Step, result: CheckResult, source: str
+    ) -> r.Answer | None:
+        """Work of an earlier step vanished (a deleted fork or branch): say what is gone and
+        go back to that step, the one case where progress moves back."""
+        target = self.course.step_with_check(result.back_to or "")
+        if target is None or self.course.position(target.id) >= self.course.position(step.id):
+            return None
+        forget: set[str] = set()
+        for check, keys in VANISHED_FACTS.items():
+            owner = self.course.step_with_check(check)
+            if owner is not None and self.course.position(owner.id) >= self.course.position(
+                target.id
+            ):
+                forget.update(keys)
+        learner = self.store.move_back(learner.id, step.id, target.id, result, source, forget)
+        log.info("learner %s: the work of step %s vanished, back there", learner.id, target.id)
+        if learner.current_step != target.id:
+            return r.Answer(learner, (r.Diagnosed(target, result),))
+        return r.Answer(learner, (r.Diagnosed(target, result), self._card(learner)), changed=True)
 
     def _unavailable(
         self, learner: Learner, step: Step, trouble: GitHubUnavailable, source: str
@@ -753,7 +784,7 @@ class Coach:
         done_at: dict[str, object] = {}
         steps = [s.id for s in self.course.steps]
         for event in self.store.history(learner.id):
-            if event.outcome == "restart" and event.step_id in steps:
+            if event.outcome in ("restart", MOVED_BACK) and event.step_id in steps:
                 # Steps from the restart point on must be done again; earlier ones stay done.
                 for step_id in steps[steps.index(event.step_id) :]:
                     done_at.pop(step_id, None)

@@ -36,10 +36,16 @@ class Step:
     optional: bool = False
     terms: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Hints written for one way of working (``cli``, ``desktop``), where it differs.
+    tool_hints: Mapping[tuple[str, Tool], Text] = field(default_factory=dict)
 
     def instructions(self, tool: Tool) -> Text:
         """Detailed instructions for the learner's way of working (the website by default)."""
         return self.how.get(tool) or self.how[Tool.WEB]
+
+    def hint(self, code: str, tool: Tool = Tool.WEB) -> Text | None:
+        """The fix for a diagnosis, for the learner's way of working when it has its own."""
+        return self.tool_hints.get((code, tool)) or self.hints.get(code)
 
 
 @dataclass(frozen=True)
@@ -160,12 +166,16 @@ def _load_step(reader: TextReader, raw: Any, glossary_terms: frozenset[str] | No
         raise reader.error(
             hints_node, f"{where}: the check '{check}' never reports {', '.join(sorted(extra))}"
         )
-    hints = {
-        code: reader.text(
-            hints_node, code, f"{where}.hints", COMMON_FACTS | DIAGNOSIS_FACTS.get(code, set())
-        )
-        for code in sorted(expected)
-    }
+    hints: dict[str, Text] = {}
+    tool_hints: dict[tuple[str, Tool], Text] = {}
+    for code in sorted(expected):
+        allowed = COMMON_FACTS | DIAGNOSIS_FACTS.get(code, set())
+        hints[code] = reader.text(hints_node, code, f"{where}.hints", allowed)
+        for tool in Tool:
+            if tool is not Tool.WEB and tool.value in hints_node[code]:
+                tool_hints[(code, tool)] = reader.text(
+                    hints_node[code], tool.value, f"{where}.hints.{code}", allowed
+                )
 
     minutes = node.get("minutes", 5)
     if not isinstance(minutes, int) or minutes < 0:
@@ -192,5 +202,6 @@ def _load_step(reader: TextReader, raw: Any, glossary_terms: frozenset[str] | No
         optional=optional,
         terms=tuple(terms),
         params=dict(params),
+        tool_hints=tool_hints,
         **texts,
     )

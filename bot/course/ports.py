@@ -6,7 +6,7 @@ the console can plug in anything that fits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -158,6 +158,19 @@ class LearnerStore(Protocol):
     def end_flow(self, learner_id: int, device_code: str | None = None) -> None:
         """Forget the sign-in and its device code (only that one, when ``device_code`` is
         given: a newer sign-in of the learner stays)."""
+        ...
+
+    def move_back(
+        self,
+        learner_id: int,
+        from_step: str,
+        to_step: str,
+        result: CheckResult,
+        source: str,
+        forget: Iterable[str] = (),
+    ) -> Learner:
+        """The work of ``to_step`` vanished (a deleted fork or branch): record ``result`` and
+        go back to ``to_step`` (only from ``from_step``), forgetting the ``forget`` facts."""
         ...
 
     def restart(

@@ -31,7 +31,50 @@ log = logging.getLogger(__name__)
 
 
 def make_github(api_url: str, token: str, *, timeout: float = 10.0) -> Github:
-    return Github(base_url=api_url, auth=Auth.Token(token), **_options(timeout))
+    return guard_answers(Github(base_url=api_url, auth=Auth.Token(token), **_options(timeout)))
+
+
+def guard_answers(github: Github) -> Github:
+    """Make a 200 answer that is not the JSON GitHub's API promises GitHub's trouble.
+
+    A proxy's HTML error page, an empty or a truncated body answered 200 would otherwise
+    reach the checks as an object without attributes (PyGithub wraps text as ``{"data":
+    …}``) and read as a fact about the learner ("this is not a fork"). Every request of
+    ``github`` goes through ``requestJsonAndCheck`` (lists and lazy objects too): it now
+    raises :class:`GitHubUnavailable` for such answers. A conditional request may answer
+    nothing (304 Not Modified).
+    """
+    requester = github.requester
+    if getattr(requester, "_prcoach_guarded", False):
+        return github
+    original = requester.requestJsonAndCheck
+
+    def checked(verb: str, url: str, *args: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+        try:
+            headers, data = original(verb, url, *args, **kwargs)
+        except ValueError as error:  # JSON cut short: json.loads failed inside PyGithub
+            raise GitHubUnavailable("GitHub's answer is not valid JSON") from error
+        sent = kwargs["headers"] if "headers" in kwargs else args[1] if len(args) > 1 else None
+        conditional = any(k.lower() == "if-none-match" for k in (sent or {}))
+        if not _is_api_json(data, conditional=conditional):
+            log.warning("GitHub answered %s %s with something that is not JSON", verb, url)
+            raise GitHubUnavailable("GitHub's answer is not the JSON its API promises")
+        return headers, data
+
+    requester.requestJsonAndCheck = checked  # type: ignore[method-assign]
+    requester._prcoach_guarded = True  # type: ignore[attr-defined]
+    return github
+
+
+def _is_api_json(data: Any, *, conditional: bool) -> bool:
+    if data is None:
+        return conditional  # 304 Not Modified has no body
+    if isinstance(data, list):
+        return True
+    if not isinstance(data, dict):
+        return False
+    # What PyGithub makes of a text body: {"data": text}, plus the "url" it adds to GETs.
+    return not (isinstance(data.get("data"), str) and set(data) <= {"data", "url"})
 
 
 def _options(timeout: float) -> dict[str, Any]:
@@ -104,7 +147,7 @@ def make_github_for(settings: Settings) -> Github:
     else:
         log.info("GitHub App %s, installation %s", settings.github_app_id, installation_id)
     auth = _InstallationAuth(app, installation_id, on_practice_repo)
-    return Github(base_url=settings.github_api_url, auth=auth, **options)
+    return guard_answers(Github(base_url=settings.github_api_url, auth=auth, **options))
 
 
 class _InstallationAuth(Auth.AppInstallationAuth):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.course.checks import CheckResult, Outcome
+from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken
@@ -320,6 +320,57 @@ class SqlLearnerStore:
                     created_at=now,
                 )
             )
+
+    def move_back(
+        self,
+        learner_id: int,
+        from_step: str,
+        to_step: str,
+        result: CheckResult,
+        source: str,
+        forget: Iterable[str] = (),
+    ) -> Learner:
+        """The work of ``to_step`` vanished: record the check, and go back there (only from
+        ``from_step``), forgetting the facts that went with it; the history says why."""
+        now = self._clock()
+        diagnosis = result.main_diagnosis
+        code = diagnosis.code if diagnosis else None
+        found = dict(diagnosis.facts) if diagnosis else {}
+        with self._transaction() as session:
+            row = session.get_one(LearnerRow, learner_id, with_for_update=True)
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=from_step,
+                    outcome=result.outcome.value,
+                    diagnosis=code,
+                    facts=found,
+                    source=source,
+                    created_at=now,
+                )
+            )
+            row.last_activity_at = now
+            row.last_diagnosis = code
+            if row.current_step != from_step or row.finished_at is not None:
+                return _learner(row)  # moved meanwhile: the other answer stands
+            dropped = set(forget)
+            row.facts = {k: v for k, v in (row.facts or {}).items() if k not in dropped}
+            row.current_step = to_step
+            row.step_started_at = now
+            row.watch_at = now
+            row.watch_etag = None
+            session.add(
+                StepEventRow(
+                    learner_id=learner_id,
+                    step_id=to_step,
+                    outcome=MOVED_BACK,
+                    diagnosis=code,
+                    facts={"from_step": from_step, **found},
+                    source=source,
+                    created_at=now,
+                )
+            )
+            return _learner(row)
 
     def restart(
         self, learner_id: int, first_step: str, *, keep_login: bool, source: str = "learner"
