@@ -44,8 +44,9 @@ def english(ada: Conversation, github: FakeGitHub, counter: Callable[[str], None
     github.reset_log()
     ada.says("hello")
     counter("hello")
-    assert "Step 2 of 5" in ada.says("ada-l").text
-    counter("link (login in the DM)")
+    assert "Is this you?" in ada.says("ada-l").text
+    assert "Step 2 of 5" in ada.confirms().text
+    counter("link (login in the DM, confirmed)")
     assert "Not yet" in ada.types("check").text
     counter("fork: too early")
     world.fork(UPSTREAM, owner="Ada-L")
@@ -75,8 +76,8 @@ def french(helene: Conversation, github: FakeGitHub, counter: Callable[[str], No
     github.reset_log()
     helene.says("Bonjour !")
     counter("hello")
-    assert "Étape 2 sur 5" in helene.types("link helene-d").text
-    counter("link (command)")
+    assert "Étape 2 sur 5" in helene.links("helene-d").text
+    counter("link (command, confirmed)")
     assert "Pas encore" in helene.says("c'est fait").text
     counter("fork: too early")
     world.fork(UPSTREAM, owner="helene-d", name="mon-essai")  # a renamed fork

@@ -62,7 +62,7 @@ def ada(slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub) -> C
     fake_github.world.add_user(f"ada-private-{user.lower()}")
     conversation = Conversation(slack, fake_slack, user)
     conversation.says("bonjour")
-    conversation.types(f"link ada-private-{user.lower()}")
+    conversation.links(f"ada-private-{user.lower()}")
     return conversation
 
 

@@ -18,7 +18,7 @@ from bot.course.checks import MOVED_BACK, VANISHED_FACTS, CheckResult, Outcome
 from bot.course.course import Course, Step
 from bot.course.glossary import Glossary
 from bot.course.intents import Action, Intent
-from bot.course.learner import Learner, Tool
+from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.ports import CheckContext, LearnerStore, StepChecker
 from bot.course.text import LANGUAGES, normalize
 from bot.course.verification import (
@@ -52,6 +52,13 @@ CODE_EXPIRED = "code_expired"
 CODE_DENIED = "code_denied"
 LINK_REFUSED = "link_refused"  # the account is linked to someone else
 RENAMED = "renamed"  # the account was renamed on GitHub; the link followed it
+ACCOUNT_SHOWN = "account_shown"  # "Is this you?" about a typed login's account
+ACCOUNT_DENIED = "account_denied"  # "No, that's not me"
+# What ends an open "Is this you?" besides a link (any event that learned an account).
+_CLOSES_QUESTION = frozenset({ACCOUNT_DENIED, "unlinked", "restart", VERIFIED})
+QUESTION_LIFETIME = timedelta(minutes=30)
+# What find_account tells about the account for the learner to recognise it; not stored.
+_SHOWN_ONLY = ("github_name", "avatar_url", "created_on")
 
 
 class _AccountGone(Exception):
@@ -205,6 +212,9 @@ class Coach:
             Action.UNLINK: self._unlink,
             Action.VERIFY: self._verify,
             Action.LINK_UNVERIFIED: self._link_unverified,
+            Action.THAT_IS_ME: self._that_is_me,
+            Action.NOT_ME: self._not_me,
+            Action.SMALL_TALK: self._small_talk,
             Action.LANG: self._language,
             Action.TOOL: self._tool,
             Action.RESTART: self._restart,
@@ -279,13 +289,17 @@ class Coach:
         again.
         """
         context = CheckContext(learner.github_login, learner.facts, step.params)
+        login = learner.github_login or ""
         missing: GitHubNotFound | None = None
         try:
             result: CheckResult | None = self.checker.run(step.check, context)
         except GitHubNotFound as error:
             result, missing = None, error
-        suspicious = result is None or (
-            not result.done and self.checker.depends_on_login(step.check)
+        suspicious = (
+            result is None
+            or (not result.done and self.checker.depends_on_login(step.check))
+            # Work found under another login (a pull request found by its fork's id).
+            or _seen_elsewhere(result, login)
         )
         if not suspicious or not learner.github_user_id:
             if result is None:
@@ -557,11 +571,20 @@ class Coach:
                 learner,
                 (r.Confirm("link.confirm", "link", login, {"login": current, "new_login": login}),),
             )
-        return self._run_link(learner, link_step, login, source, relink=bool(current))
+        return self._run_link(learner, link_step, login, source, relink=bool(current), confirm=True)
 
     def _run_link(
-        self, learner: Learner, step: Step, login: str, source: str, *, relink: bool = False
+        self,
+        learner: Learner,
+        step: Step,
+        login: str,
+        source: str,
+        *,
+        relink: bool = False,
+        confirm: bool = False,
     ) -> r.Answer:
+        """Look the account up; with ``confirm`` (a typed login), show it and ask "Is this
+        you?" rather than linking it: a word is never taken for a person."""
         try:
             result = self.checker.find_account(login)
         except GitHubUnavailable as trouble:
@@ -574,6 +597,79 @@ class Coach:
             holder = self.store.holder_of(user_id, learner.id)
             if holder is not None:
                 return self._refuse_claim(learner, found, user_id, False, holder, source)
+        if confirm:
+            return self._ask_is_this_you(learner, step, result, source, relink=relink)
+        return self._link_account(learner, step, _account_of(result), source, relink=relink)
+
+    # -- "Is this you?": a typed login is linked only once the learner recognises it -------
+
+    def _ask_is_this_you(
+        self, learner: Learner, step: Step, result: CheckResult, source: str, *, relink: bool
+    ) -> r.Answer:
+        login = str(result.learned.get("github_login") or "")
+        user_id = result.learned.get("github_user_id")
+        if learner.github_user_id is not None and learner.github_user_id == user_id:
+            return r.Answer(learner, (r.Notice("link.already", {"login": login}),))
+        # The question is kept in the history: only the latest one, recent, can be answered.
+        asked = {"github_login": login, "github_user_id": user_id, "relink": relink}
+        self.store.note(learner.id, step.id, ACCOUNT_SHOWN, source, asked)
+        card = r.AccountCard(
+            login=login,
+            github_user_id=int(user_id) if isinstance(user_id, int) else 0,
+            name=str(result.learned.get("github_name") or ""),
+            avatar_url=str(result.learned.get("avatar_url") or ""),
+            created_on=str(result.learned.get("created_on") or ""),
+            asker=learner.slack_user_id,
+            relink_from=learner.github_login if relink else None,
+        )
+        return r.Answer(learner, (card,))
+
+    def _that_is_me(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """*Yes, that's me*: link the account shown, if the question is the asker's and current."""
+        answer = _parse_answer(intent.argument)
+        step = self._link_step()
+        if answer is None or answer.get("asker") != learner.slack_user_id:
+            return r.Answer(learner, (r.Notice("link.not_your_question"),))
+        question = self._current_question(learner)
+        if question is None or question.facts.get("github_user_id") != answer.get("id"):
+            return r.Answer(learner, (r.Notice("link.question_expired"), self._card(learner)))
+        login = str(question.facts.get("github_login") or "")
+        user_id = int(question.facts["github_user_id"])
+        if learner.github_user_id == user_id:
+            return r.Answer(learner, (r.Notice("link.already", {"login": login}),))
+        holder = self.store.holder_of(user_id, learner.id)
+        if holder is not None:
+            return self._refuse_claim(learner, login, user_id, False, holder, source)
+        result = CheckResult.done_with({"github_login": login, "github_user_id": user_id})
+        relink = bool(question.facts.get("relink")) and learner.github_login is not None
+        return self._link_account(learner, step, result, source, relink=relink)
+
+    def _not_me(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """*No*: nothing is linked; where to find one's login."""
+        answer = _parse_answer(intent.argument)
+        if answer is None or answer.get("asker") != learner.slack_user_id:
+            return r.Answer(learner, (r.Notice("link.not_your_question"),))
+        question = self._current_question(learner)
+        if question is not None:
+            self.store.note(learner.id, self._link_step().id, ACCOUNT_DENIED, source, {})
+        return r.Answer(learner, (r.Notice("link.not_me"),))
+
+    def _current_question(self, learner: Learner) -> StepEvent | None:
+        """The latest "Is this you?" if it is still open: not answered, not older than
+        QUESTION_LIFETIME, and no account linked or unlinked since."""
+        for event in reversed(self.store.history(learner.id)):
+            if event.outcome == ACCOUNT_SHOWN:
+                fresh = self.clock() - _aware(event.created_at) <= QUESTION_LIFETIME
+                return event if fresh else None
+            if event.outcome in _CLOSES_QUESTION or "github_user_id" in event.facts:
+                return None
+        return None
+
+    def _link_account(
+        self, learner: Learner, step: Step, result: CheckResult, source: str, *, relink: bool
+    ) -> r.Answer:
+        """Link the account ``result`` found (typed: unverified)."""
+        user_id = result.learned.get("github_user_id")
         same_account = user_id is not None and user_id == learner.github_user_id
         if relink and not same_account:
             # A new account owns none of the old fork, branch or pull request.
@@ -581,6 +677,17 @@ class Coach:
         # A typed login proves nothing; the same account, retyped, stays as proven as it was.
         verified = learner.verified and same_account
         return self._record(learner, step, result, source, verified=verified)
+
+    # -- answers and courtesies --------------------------------------------------------------
+
+    def _small_talk(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """ "oui", "merci", "test"…: answered for what they are, never looked up on GitHub."""
+        kind = intent.argument if intent.argument in ("yes", "no", "thanks", "test") else "yes"
+        if learner.finished:
+            return r.Answer(learner, (r.Notice(f"talk.{kind}"), r.Finished()))
+        if self.expects_login(learner) and not learner.github_login:
+            return r.Answer(learner, (r.Notice(f"talk.{kind}_link"),))
+        return r.Answer(learner, (r.Notice(f"talk.{kind}"), self._card(learner)))
 
     def _record(
         self,
@@ -799,6 +906,30 @@ class Coach:
             rows.append(r.ChecklistRow(step, passed, when, step.id == current))  # type: ignore[arg-type]
         verified = learner.verified if self.verifier is not None else None
         return r.Checklist(tuple(rows), learner.github_login, verified)
+
+
+def _seen_elsewhere(result: CheckResult, login: str) -> bool:
+    seen = result.learned.get("seen_login")
+    return isinstance(seen, str) and bool(seen) and not same_login(seen, login)
+
+
+def _account_of(result: CheckResult) -> CheckResult:
+    """``result`` without what was only for showing the account (name, picture, date)."""
+    kept = {k: v for k, v in result.learned.items() if k not in _SHOWN_ONLY}
+    return replace(result, learned=kept)
+
+
+def _parse_answer(value: str) -> dict[str, object] | None:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _aware(moment: datetime) -> datetime:
+    """Databases may hand back naive UTC datetimes."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _with(notes: tuple[r.Reply, ...], answer: r.Answer) -> r.Answer:

@@ -26,6 +26,11 @@ class Action(StrEnum):
     # Buttons only: a new sign-in code on GitHub; the typed login linked without proof.
     VERIFY = "verify"
     LINK_UNVERIFIED = "link_unverified"
+    # Buttons only: "Is this you?" about the account of a typed login.
+    THAT_IS_ME = "that_is_me"
+    NOT_ME = "not_me"
+    # An answer or a courtesy ("oui", "merci", "test"): understood, never taken for a login.
+    SMALL_TALK = "small_talk"
     LANG = "lang"
     TOOL = "tool"
     RESTART = "restart"
@@ -164,11 +169,74 @@ _PHRASES: dict[Action, tuple[str, ...]] = {
         "aidez moi",
     ),
     Action.HOW: ("show me how", "how", "how do i do it", "comment", "comment faire", "montre moi"),
-    Action.START: ("start", "hello", "hi", "bonjour", "salut", "commencer", "demarrer", "go"),
+    Action.START: (
+        "start",
+        "hello",
+        "hi",
+        "hey",
+        "bonjour",
+        "bonsoir",
+        "salut",
+        "coucou",
+        "commencer",
+        "demarrer",
+        "go",
+    ),
     Action.RESTART: ("restart", "start over", "recommencer", "tout recommencer"),
     Action.UNLINK: ("unlink", "unlink my account", "delier", "delier mon compte"),
 }
 _PHRASE_ACTION = {phrase: action for action, phrases in _PHRASES.items() for phrase in phrases}
+
+# Answers and courtesies, in both languages: what they are, not GitHub logins (short words
+# are all taken on GitHub). The argument of SMALL_TALK says which.
+_SMALL_TALK: dict[str, tuple[str, ...]] = {
+    "yes": (
+        "oui",
+        "ouais",
+        "yes",
+        "yep",
+        "yeah",
+        "ok",
+        "okay",
+        "d accord",
+        "dac",
+        "pret",
+        "prete",
+        "pret e",
+        "je suis pret",
+        "je suis prete",
+        "ready",
+        "i m ready",
+        "let s go",
+        "lets go",
+        "allons y",
+        "c est parti",
+        "bien sur",
+        "sure",
+        "of course",
+    ),
+    "no": (
+        "non",
+        "no",
+        "nope",
+        "pas encore",
+        "not yet",
+        "pas maintenant",
+        "not now",
+        "pas de compte",
+        "no account",
+        "je n ai pas de compte",
+        "i don t have an account",
+        "i have no account",
+        "non merci",
+        "no thanks",
+    ),
+    "thanks": ("merci", "merci beaucoup", "thanks", "thank you", "thx", "super merci", "cool"),
+    "test": ("test", "tests", "testing", "essai", "ping", "un test", "a test"),
+}
+_TALK = {phrase: kind for kind, phrases in _SMALL_TALK.items() for phrase in phrases}
+# Two to four words that each start with a capital letter: "Ada Lovelace", "Hélène Dupré".
+_NAME = re.compile(r"^(?:[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?\s+){1,3}[^\W\d_][^\W\d_'’-]*$")
 
 _EXPLAIN = re.compile(
     r"^(?:what s|whats|what is|what are|what does|explain|define|"
@@ -213,9 +281,21 @@ def parse_message(text: str, *, expecting_login: bool = False) -> Intent:
     command = parse_command(raw)
     if command.action not in (Action.UNKNOWN, Action.HELP) and command.argument:
         return command
+    if words in _TALK:
+        return Intent(Action.SMALL_TALK, _TALK[words])
+    if expecting_login and looks_like_a_name(raw):
+        return Intent(Action.LINK, raw)  # the coach says where the login really is
     if expecting_login and _LOGIN_LIKE.match(raw):
         return Intent(Action.LINK, raw)
     # The learner may be trying to give a login that is not well formed: say why.
     if expecting_login and len(raw.split()) == 1:
         return Intent(Action.LINK, raw)
     return Intent(Action.MENU)
+
+
+def looks_like_a_name(text: str, *, any_case: bool = False) -> bool:
+    """Two to four words of letters, each with a capital (or not, with ``any_case``): a
+    person's name, not a login."""
+    text = text.strip()
+    capitals = any_case or all(w[:1].isupper() for w in text.split())
+    return bool(_NAME.match(text)) and capitals

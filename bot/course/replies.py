@@ -98,6 +98,22 @@ class DeviceCodeCard(Reply):
 
 
 @dataclass(frozen=True)
+class AccountCard(Reply):
+    """ "Is this you?": the account a typed login names, for the learner to recognise (its
+    picture, name, login and creation date), with *Yes, that's me* / *No*. The buttons carry
+    ``asker`` (the Slack user asked) and the account's id: they act for that person only, and
+    only while the question is the latest one."""
+
+    login: str
+    github_user_id: int
+    name: str
+    avatar_url: str
+    created_on: str  # YYYY-MM-DD
+    asker: str
+    relink_from: str | None = None
+
+
+@dataclass(frozen=True)
 class FreshCode(Reply):
     """A sign-in that ended without a link (expired, cancelled…): why, and a new-code button."""
 

@@ -114,8 +114,18 @@ class GitHubChecks:
                 return CheckResult.mistake("account_not_found", given=login)
             if user.type == "Organization":
                 return CheckResult.mistake("account_is_organization", given=user.login)
-            # GitHub's spelling of the login, not what the learner typed.
-            return CheckResult.done_with({"github_login": user.login, "github_user_id": user.id})
+            # GitHub's spelling of the login, not what the learner typed; and what the learner
+            # needs to recognise the account as theirs (shown, not stored).
+            created = user.created_at
+            return CheckResult.done_with(
+                {
+                    "github_login": user.login,
+                    "github_user_id": user.id,
+                    "github_name": user.name or "",
+                    "avatar_url": user.avatar_url or "",
+                    "created_on": created.date().isoformat() if created else "",
+                }
+            )
 
     # -- 2. fork ----------------------------------------------------------------------
 
@@ -361,6 +371,8 @@ class GitHubChecks:
         if chosen.base.ref != upstream_default:
             return CheckResult.mistake("pr_wrong_base", pr_url=url, base=chosen.base.ref)
         learned: dict[str, Any] = {"pr_number": chosen.number, "pr_url": url}
+        if chosen.head.user is not None:
+            learned["seen_login"] = chosen.head.user.login  # a renamed account shows here
         if head_ref and head_ref != context.facts.get("branch"):
             learned["branch"] = head_ref  # the branch the pull request really comes from
         if chosen.state == "closed" and not chosen.merged:

@@ -6,6 +6,7 @@ very same :class:`~bot.course.coach.Coach` as Slack does, against the configured
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_command, parse_message
+from bot.course.replies import AccountCard
 from bot.settings import Settings
 from bot.storage.database import migrate
 from bot.wiring import build
@@ -60,6 +62,8 @@ def run_console(
     show(renderer.answer(coach.handle(learner, Intent(Action.START), "console")).text)
     show(prompt_hint())
     read: Callable[[], str] = stdin.readline
+    # "Is this you?" waiting for a typed yes or no (there are no buttons here).
+    question: str | None = None
     while True:
         print("> ", end="", file=stdout, flush=True)
         line = read()
@@ -75,8 +79,17 @@ def run_console(
         if intent.action in (Action.RESTART, Action.LINK, Action.UNLINK) and learner.github_login:
             # No buttons here: typing the command is the confirmation.
             intent = Intent(intent.action, intent.argument, confirmed=True)
+        if question is not None and intent.action is Action.SMALL_TALK:
+            answered = Action.THAT_IS_ME if intent.argument == "yes" else Action.NOT_ME
+            intent = Intent(answered, question)
         answer = coach.handle(learner, intent, "console")
         show(renderer.answer(answer).text)
+        cards = [reply for reply in answer.replies if isinstance(reply, AccountCard)]
+        question = None
+        if cards:
+            card = cards[-1]
+            question = json.dumps({"asker": card.asker, "id": card.github_user_id})
+            show("(oui / non)" if answer.language == "fr" else "(yes / no)")
 
 
 def _with_database(settings: Settings, url: str) -> Settings:

@@ -7,6 +7,7 @@ never takes the learner's progress with it (progress is stored before anything i
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -199,6 +200,59 @@ def publish_home(
         client.views_publish(user_id=target, view=view)
     except SlackApiError as error:
         log.warning("could not refresh App Home of %s: %s", target, error.response.get("error"))
+
+
+# A check that takes longer than this shows "Checking on GitHub…" until its verdict arrives.
+CHECKING_AFTER = 1.0
+
+
+class CheckingNotice:
+    """ "Checking on GitHub…", posted in the DM only if the check is slow, and removed once
+    the verdict is posted (the verdict replaces it)::
+
+        with CheckingNotice(services, client, channel, language) as notice:
+            answer = coach.handle(...)
+        post(...)
+        notice.clear()
+    """
+
+    def __init__(self, services: Services, client: WebClient, channel: str, language: str):
+        self._client = client
+        self._channel = channel
+        self._text = services.renderer.messages("checking", language)
+        self._lock = threading.Lock()
+        self._over = False
+        self._ts: str | None = None
+        self._timer = threading.Timer(CHECKING_AFTER, self._show)
+        self._timer.daemon = True
+
+    def __enter__(self) -> CheckingNotice:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:  # waits for a notice being posted: the verdict comes after it
+            self._over = True
+        self._timer.cancel()
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            try:
+                sent = self._client.chat_postMessage(channel=self._channel, text=self._text)
+                self._ts = sent.get("ts")
+            except (SlackApiError, OSError) as error:
+                log.info("could not show that a check is running: %s", type(error).__name__)
+
+    def clear(self) -> None:
+        """Remove the notice, if it was shown (call after posting the verdict)."""
+        if self._ts is None:
+            return
+        try:
+            self._client.chat_delete(channel=self._channel, ts=self._ts)
+        except (SlackApiError, OSError) as error:
+            log.info("could not remove the checking notice: %s", type(error).__name__)
 
 
 @contextmanager

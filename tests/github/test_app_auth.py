@@ -423,7 +423,7 @@ def test_the_real_bot_links_a_learner_as_a_github_app(
     )
 
     ada.says("hello")
-    assert "Step 2 of 5" in ada.types(f"link {LOGIN}").text
+    assert "Step 2 of 5" in ada.links(LOGIN).text
 
     lookups = installed.count(counted_only=False, path=r"^/repos/eig/practice/installation$")
     assert lookups >= 1  # each web process finds the installation at start

@@ -172,7 +172,8 @@ def test_the_wrong_file(
         author_email="ada@example.org",
     )
     result = checks.run("commit_on_branch", context(ada, **branched))
-    assert code(result) == "wrong_file" and result.main_diagnosis.facts["files"] == "README.md"
+    assert code(result) == "file_edited_existing"
+    assert result.main_diagnosis.facts["file"] == "README.md"
 
 
 def test_a_whole_file_rewritten(checks: GitHubChecks, ada: str, fake_github: FakeGitHub) -> None:
@@ -251,7 +252,9 @@ def test_no_pull_request_yet(checks: GitHubChecks, ada: str, committed: dict[str
 def test_pull_request_opened(
     checks: GitHubChecks, ada: str, committed: dict[str, str], fake_github: FakeGitHub
 ) -> None:
-    number = fake_github.world.open_pull("eig/practice", head="Ada-L:add-ada", base="main")
+    number = fake_github.world.open_pull(
+        "eig/practice", head="Ada-L:add-ada", base="main", title="Add my presentation", body="Hello!"
+    )
     fake_github.reset_log()
     result = checks.run("pull_request_opened", context(ada, **committed))
     assert result.done and result.learned["pr_number"] == number and not result.diagnoses

@@ -20,6 +20,12 @@ from tests.rig.slack_sender import SlackSender
 
 # The bot acknowledges within Slack's 3 seconds; its answer may take longer (GitHub).
 ACK_BUDGET = 3.0
+# What a slow check shows until its verdict replaces it: not an answer.
+CHECKING = ("Checking on GitHub…", "Je vérifie sur GitHub…")
+
+
+def is_answer(message: Message) -> bool:
+    return message.text not in CHECKING
 
 
 @dataclass
@@ -47,7 +53,7 @@ class Conversation:
         """A direct message to the bot; the answer is posted in the DM."""
         return self._exchange(
             lambda: self.slack.dm_message(text, user_id=self.user_id),
-            lambda m: m.via == "chat.postMessage" and m.channel == self.dm,
+            lambda m: m.via == "chat.postMessage" and m.channel == self.dm and is_answer(m),
         )
 
     def types(self, command_text: str) -> Message:
@@ -78,8 +84,18 @@ class Conversation:
                 channel_id=self.dm,
                 message=payload_message,
             ),
-            lambda m: m.channel == self.dm or m.via == "response_url",
+            lambda m: (m.channel == self.dm or m.via == "response_url") and is_answer(m),
         )
+
+    def confirms(self) -> Message:
+        """*Yes, that's me* on the latest "Is this you?" (the account of a typed login)."""
+        return self.clicks("prcoach_that_is_me")
+
+    def links(self, login: str) -> Message:
+        """``/prcoach link <login>``, then *Yes, that's me*: the answer to the click."""
+        question = self.types(f"link {login}")
+        assert "prcoach_that_is_me" in str(question.blocks), question.text
+        return self.clicks("prcoach_that_is_me", on=question)
 
     def last_with_button(self, action_id: str) -> Message:
         for message in reversed(self.fake.messages()):

@@ -107,7 +107,7 @@ def test_the_whole_course_in_english(
     fake_github: FakeGitHub, tmp_path: Path, everything_done: None
 ) -> None:
     result = run_console(
-        fake_github, tmp_path, ["ada-l", "check", "check", "check", "check", "where am I", "quit"]
+        fake_github, tmp_path, ["ada-l", "yes", "check", "check", "check", "check", "where am I", "quit"]
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -140,7 +140,7 @@ def test_the_whole_course_in_english(
 def test_the_whole_course_in_french(
     fake_github: FakeGitHub, tmp_path: Path, everything_done: None
 ) -> None:
-    lines = ["ada-l", "vérifier", "c'est fait", "Verifier", "C’EST FAIT !!", "où j'en suis ?"]
+    lines = ["ada-l", "oui", "vérifier", "c'est fait", "Verifier", "C’EST FAIT !!", "où j'en suis ?"]
     result = run_console(fake_github, tmp_path, [*lines, "quitter"], "--lang", "fr")
     assert result.returncode == 0, result.stderr
     out, gh = result.stdout, fake_github.url
@@ -173,7 +173,7 @@ def test_a_fresh_temporary_database_is_used_without_database_option(
 ) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "console"],
-        input="ada-l\nquit\n",
+        input="ada-l\nyes\nquit\n",
         env=console_env(fake_github, tmp_path),
         cwd=tmp_path,
         capture_output=True,
@@ -248,7 +248,8 @@ def test_checks_follow_the_world_between_lines(
         answer = console.say("ada_l")
         assert "Almost there, one thing to fix: Connect your GitHub account." in answer
         assert "`ada_l` can't be a GitHub login" in answer
-        assert "Step 2 of 5: Make your own copy (fork)" in console.say("ada-l")
+        assert "Is this you?" in console.say("ada-l")
+        assert "Step 2 of 5: Make your own copy (fork)" in console.say("yes")
 
         for title, change, following in [
             ("Make your own copy (fork)", fork, "Step 3 of 5: Create a branch"),

@@ -32,7 +32,7 @@ def at_pull_request_step(
     ada = Conversation(slack, fake_slack, user_id)
     world = fake_github.world
     world.add_user("ada-hook", email="ada@example.org")
-    ada.types("link ada-hook")
+    ada.links("ada-hook")
     world.fork(UPSTREAM, owner="ada-hook")
     ada.types("check")
     world.create_branch("ada-hook/practice", "add-ada")
@@ -129,7 +129,7 @@ def test_a_fork_delivery_moves_a_learner_at_the_fork_step(
 ) -> None:
     ada = Conversation(slack, fake_slack, user_id)
     fake_github.world.add_user("ada-forks")
-    assert "Step 2 of 5" in ada.types("link ada-forks").text
+    assert "Step 2 of 5" in ada.links("ada-forks").text
     fake_github.world.fork(UPSTREAM, owner="ada-forks")
     mark = len(fake_slack.calls)
     assert github.deliver("fork", fork_payload(UPSTREAM, "ada-forks")).status_code == 202

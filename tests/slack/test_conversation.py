@@ -22,7 +22,7 @@ def ada(slack: SlackSender, fake_slack: FakeSlack, user_id: str) -> Conversation
 def linked(ada: Conversation, fake_github: FakeGitHub) -> Conversation:
     fake_github.world.add_user("Ada-L", email="ada@example.org")
     ada.says("hello")
-    assert "Step 2 of 5" in ada.types("link Ada-L").text
+    assert "Step 2 of 5" in ada.links("Ada-L").text
     return ada
 
 
@@ -73,7 +73,9 @@ def test_relinking_another_account_asks_first(
     question = linked.types("link ada-pro")
     assert "Link *ada-pro* instead?" in question.text
     assert "GitHub account: Ada-L" in linked.types("status").text
-    answer = linked.clicks("prcoach_confirm", on=question)
+    shown = linked.clicks("prcoach_confirm", on=question)
+    assert "Is this you?" in shown.text and "ada-pro" in shown.text
+    answer = linked.confirms()
     assert "Step 2 of 5" in answer.text
     assert "GitHub account: ada-pro" in linked.types("status").text
     assert "already linked" in linked.types("link ADA-PRO").text

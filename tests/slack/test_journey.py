@@ -33,6 +33,9 @@ def test_a_whole_journey_in_english(ada: Conversation, fake_github: FakeGitHub) 
     assert buttons(answer)[:3] == ["Check", "Show me how", "I'm stuck"]
 
     answer = ada.says("ada-l")
+    assert "Is this you?" in answer.text and "`Ada-L`" in answer.text
+    assert buttons(answer) == ["Yes, that's me", "No, not me"]
+    answer = ada.confirms()
     assert "Done: Connect your GitHub account" in answer.text
     assert "Step 2 of 5" in answer.text
     assert f"{UPSTREAM}/fork" in answer.text
@@ -79,6 +82,8 @@ def test_a_whole_journey_in_french(helene: Conversation, fake_github: FakeGitHub
     assert buttons(answer)[:3] == ["Vérifier", "Montrez-moi comment", "Je suis bloqué·e"]
 
     answer = helene.types("link helene-d")
+    assert "Est-ce bien vous ?" in answer.text
+    answer = helene.clicks("prcoach_that_is_me", on=answer)
     assert "Étape 2 sur 5" in answer.text
 
     answer = helene.says("c'est fait")

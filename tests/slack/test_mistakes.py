@@ -122,7 +122,7 @@ class Learner:
     def link(self) -> Message:
         if self.world.find_user(self.login) is None:
             self.world.add_user(self.login, email=self.email)
-        answer = self.conv.types(f"link {self.login}")
+        answer = self.conv.links(self.login)
         assert STEP_HEADING[self.lang].format(n=2) in answer.text, answer.text
         return answer
 
@@ -414,6 +414,30 @@ def test_no_commit(learner: Learner) -> None:
 def test_wrong_file(learner: Learner) -> None:
     learner.walk_to("commit")
     learner.world.commit(
+        learner.fork,
+        learner.branch,
+        {"hello.md": "# I was here\n", "notes.txt": "notes\n"},
+        author_email=learner.email,
+    )
+    answer = learner.check()
+    assert_says(
+        answer,
+        learner.heading("mistake", "commit"),
+        learner.t(
+            f"Your branch `{learner.branch}` changes other files than expected: hello.md, "
+            "notes.txt.",
+            f"Votre branche `{learner.branch}` modifie d'autres fichiers que prévu : hello.md, "
+            "notes.txt.",
+        ),
+        f"`{learner.own_file}`",
+        "`participants/*.md`",
+    )
+    learner.assert_still_at("commit")
+
+
+def test_file_edited_existing(learner: Learner) -> None:
+    learner.walk_to("commit")
+    learner.world.commit(
         learner.fork, learner.branch, {"README.md": "# I was here\n"}, author_email=learner.email
     )
     answer = learner.check()
@@ -421,11 +445,10 @@ def test_wrong_file(learner: Learner) -> None:
         answer,
         learner.heading("mistake", "commit"),
         learner.t(
-            f"Your branch `{learner.branch}` changes other files than expected: README.md.",
-            f"Votre branche `{learner.branch}` modifie d'autres fichiers que prévu : README.md.",
+            f"Your branch `{learner.branch}` changes `README.md`, a file that was already there",
+            f"Votre branche `{learner.branch}` modifie `README.md`, un fichier qui existait déjà",
         ),
         f"`{learner.own_file}`",
-        "`participants/*.md`",
     )
     learner.assert_still_at("commit")
 

@@ -82,7 +82,7 @@ def class_of_three(
     world = fake_github.world
     for key in ("helene", "zoe"):
         world.add_user(f"{key}-gh")
-        Conversation(slack, fake_slack, ids[key]).types(f"link {key}-gh")
+        Conversation(slack, fake_slack, ids[key]).links(f"{key}-gh")
     world.fork("eig/practice", owner="zoe-gh")
     Conversation(slack, fake_slack, ids["zoe"]).types("check")
     age(bot, ids["helene"], 5)

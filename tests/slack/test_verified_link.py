@@ -306,7 +306,8 @@ def test_staff_see_who_is_verified_in_the_report_and_the_csv(
     sign_in(ada, fake_slack, fake_github, "ada-proven")
     grace.says("hello")
     grace.says("grace-typed")
-    assert "Step 2 of 5" in grace.clicks("prcoach_link_unverified").text
+    assert "Is this you?" in grace.clicks("prcoach_link_unverified").text
+    assert "Step 2 of 5" in grace.confirms().text
 
     report = json.dumps(staff.types("report").blocks, ensure_ascii=False)
     assert "ada-proven> (vérifié)" in report  # the staff member reads French

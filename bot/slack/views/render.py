@@ -18,7 +18,7 @@ from bot.course.checks import Outcome
 from bot.course.course import Course
 from bot.course.facts import Site, learner_facts
 from bot.course.glossary import Glossary
-from bot.course.learner import Learner
+from bot.course.learner import Learner, Tool
 from bot.course.messages import Messages
 
 # Slack's limits: 3,000 characters in a section, 150 in a header, 50 blocks a message.
@@ -38,6 +38,9 @@ ACTION_START = "prcoach_start"
 ACTION_VERIFY = "prcoach_verify"
 ACTION_LINK_UNVERIFIED = "prcoach_link_unverified"
 ACTION_OPEN_GITHUB = "prcoach_open_github"
+# "Is this you?" about the account of a typed login.
+ACTION_THAT_IS_ME = "prcoach_that_is_me"
+ACTION_NOT_ME = "prcoach_not_me"
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,17 @@ def button(
     return element
 
 
+def _date(iso_day: str, lang: str) -> str:
+    """``2019-03-04`` as people write it: 04/03/2019 in French, 4 March 2019 in English."""
+    try:
+        day = datetime.strptime(iso_day, "%Y-%m-%d")
+    except ValueError:
+        return "?"
+    if lang == "fr":
+        return f"{day:%d/%m/%Y}"
+    return f"{day.day} {day:%B %Y}"
+
+
 def _utc_time(moment: datetime) -> str:
     return f"{moment:%H:%M}"
 
@@ -133,7 +147,7 @@ class Renderer:
                 text = f"*{done}* {step.success(lang, facts)}"
                 return Message(text, [section(text)])
             case r.Diagnosed():
-                return self.diagnosed(reply, lang, facts)
+                return self.diagnosed(reply, lang, facts, learner.tool if learner else Tool.WEB)
             case r.Finished():
                 title = m("finished.title", lang)
                 text = f"*{title}*\n{self.course.finish(lang, facts)}"
@@ -169,7 +183,7 @@ class Renderer:
                 text = f"{step.stuck(lang, facts)}\n\n{after}"
                 return Message(text, [section(text)])
             case r.Notice(key=key, facts=notice_facts):
-                values = _escaped(notice_facts)
+                values = {**facts, **_escaped(notice_facts)}
                 for name, value in notice_facts.items():
                     if name.endswith("_key"):  # a word of the catalogue, in the reader's language
                         values[name.removesuffix("_key")] = m(str(value), lang)
@@ -183,6 +197,8 @@ class Renderer:
                 return self.confirm(reply, lang)
             case r.DeviceCodeCard():
                 return self.device_code(reply, lang)
+            case r.AccountCard():
+                return self.account_card(reply, lang)
             case r.FreshCode(key=key, facts=code_facts):
                 text = m(key, lang, **_escaped(code_facts))
                 actions = {
@@ -264,7 +280,46 @@ class Renderer:
         actions = {"type": "actions", "block_id": "verify_code", "elements": buttons}
         return Message(text, [section(text), actions])
 
-    def diagnosed(self, diagnosed: r.Diagnosed, lang: str, facts: Mapping[str, str]) -> Message:
+    def account_card(self, card: r.AccountCard, lang: str) -> Message:
+        """The account a typed login names: picture, name, login, creation date; Yes / No."""
+        m = self.messages
+        login = escape(card.login)
+        name = escape(card.name) if card.name else m("account.no_name", lang)
+        created = _date(card.created_on, lang)
+        parts = [
+            m("account.question", lang, login=login),
+            m("account.details", lang, name=name, login=login, created=created),
+        ]
+        if card.relink_from:
+            parts.append(m("account.relink", lang, old=escape(card.relink_from)))
+        text = "\n".join(parts)
+        profile = section(text)
+        if card.avatar_url.startswith("https://"):
+            profile["accessory"] = {
+                "type": "image",
+                "image_url": card.avatar_url,
+                "alt_text": _clip(card.login, 2000) or "avatar",
+            }
+        value = json.dumps({"asker": card.asker, "id": card.github_user_id})
+        actions = {
+            "type": "actions",
+            "block_id": "is_this_you",
+            "elements": [
+                button(m("button.that_is_me", lang), ACTION_THAT_IS_ME, value, style="primary"),
+                button(m("button.not_me", lang), ACTION_NOT_ME, value),
+            ],
+        }
+        return Message(text, [profile, actions])
+
+    def diagnosed(
+        self,
+        diagnosed: r.Diagnosed,
+        lang: str,
+        facts: Mapping[str, str],
+        tool: Tool = Tool.WEB,
+    ) -> Message:
+        """A named diagnosis with its fix (for the learner's tool) and, when something is to
+        be done, the step's buttons: nobody has to scroll up or type to check again."""
         m, step, result = self.messages, diagnosed.step, diagnosed.result
         title = step.title(lang, facts)
         if result.outcome is Outcome.DONE:
@@ -275,11 +330,19 @@ class Renderer:
             heading = m("result.not_yet", lang, title=title)
         hints = []
         for diagnosis in result.diagnoses:
-            hint = step.hints.get(diagnosis.code)
+            hint = step.hint(diagnosis.code, tool)
             values = {**facts, **_escaped(diagnosis.facts)}
             hints.append(hint(lang, values) if hint else diagnosis.code)
         text = f"*{heading}*\n" + "\n\n".join(hints)
-        return Message(text, [section(text)])
+        blocks = [section(text)]
+        if result.outcome is not Outcome.DONE:
+            buttons = [
+                button(m("button.check", lang), ACTION_CHECK, step.id, style="primary"),
+                button(m("button.how", lang), ACTION_HOW, step.id),
+                button(m("button.stuck", lang), ACTION_STUCK, step.id),
+            ]
+            blocks.append({"type": "actions", "block_id": f"fix_{step.id}", "elements": buttons})
+        return Message(text, blocks)
 
     def checklist(self, checklist: r.Checklist, lang: str, facts: Mapping[str, str]) -> Message:
         m = self.messages

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.course.coach import Person
 from bot.course.intents import STAFF_ACTIONS, Action, Intent
 from bot.slack.delivery import (
+    CheckingNotice,
     Services,
     SlackProfile,
     answering,
@@ -41,6 +42,10 @@ def intent_of(action: dict[str, Any]) -> Intent | None:
         return Intent(_SIMPLE[action_id])
     if action_id == v.ACTION_EXPLAIN:
         return Intent(Action.EXPLAIN, value)
+    if action_id == v.ACTION_THAT_IS_ME:
+        return Intent(Action.THAT_IS_ME, value)
+    if action_id == v.ACTION_NOT_ME:
+        return Intent(Action.NOT_ME, value)
     if action_id == v.ACTION_LINK_UNVERIFIED:
         return Intent(Action.LINK_UNVERIFIED, value, confirmed=True)
     if action_id == v.ACTION_CONFIRM:
@@ -101,8 +106,14 @@ def register(app: App, services: Services) -> None:
             if intent is None:
                 send(coach.notice(learner, "cancelled"))
                 return
-            answer = coach.handle(learner, intent, source="button")
-            send(answer)
+            if intent.action is Action.CHECK and in_dm and channel:
+                with CheckingNotice(services, client, channel, learner.language) as notice:
+                    answer = coach.handle(learner, intent, source="button")
+                send(answer)
+                notice.clear()
+            else:
+                answer = coach.handle(learner, intent, source="button")
+                send(answer)
             follow_up(services, client, answer)
 
     app.action(re.compile(r"^prcoach_"))(ack=acknowledge, lazy=[on_button])

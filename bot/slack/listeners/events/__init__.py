@@ -9,7 +9,15 @@ from slack_sdk import WebClient
 
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_message
-from bot.slack.delivery import Services, SlackProfile, answering, follow_up, post, publish_home
+from bot.slack.delivery import (
+    CheckingNotice,
+    Services,
+    SlackProfile,
+    answering,
+    follow_up,
+    post,
+    publish_home,
+)
 from bot.slack.staff import is_staff, publish_staff_home
 from bot.slack.views.render import unescape
 
@@ -37,8 +45,14 @@ def register(app: App, services: Services) -> None:
             )
             if intent.action is Action.MENU and coach.is_new(learner):
                 intent = Intent(Action.START)
-            answer = coach.handle(learner, intent, source="dm")
-            post(services, client, channel, answer)
+            if intent.action is Action.CHECK:
+                with CheckingNotice(services, client, channel, learner.language) as notice:
+                    answer = coach.handle(learner, intent, source="dm")
+                post(services, client, channel, answer)
+                notice.clear()
+            else:
+                answer = coach.handle(learner, intent, source="dm")
+                post(services, client, channel, answer)
             follow_up(services, client, answer)
 
     def on_app_home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
