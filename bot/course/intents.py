@@ -297,5 +297,6 @@ def looks_like_a_name(text: str, *, any_case: bool = False) -> bool:
     """Two to four words of letters, each with a capital (or not, with ``any_case``): a
     person's name, not a login."""
     text = text.strip()
-    capitals = any_case or all(w[:1].isupper() for w in text.split())
-    return bool(_NAME.match(text)) and capitals
+    words = text.split()
+    capitals = any_case or all(w[:1].isupper() for w in words)
+    return bool(_NAME.match(text)) and capitals and all(len(w.strip(".")) > 1 for w in words)

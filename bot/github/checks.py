@@ -144,14 +144,19 @@ class GitHubChecks:
         # Otherwise the practice repository's own list of forks (shared by every learner,
         # asked conditionally): a renamed fork, or one made under an organisation.
         forks = self._upstream_forks()
+        user_id = context.facts.get("github_user_id")
         for fork in forks:
-            if _owner(fork).lower() == login.lower():
+            owner = fork.get("owner") or {}
+            mine = _owner(fork).lower() == login.lower()
+            if mine or (user_id is not None and owner.get("id") == user_id):
                 return CheckResult.done_with(
                     {
                         "fork": fork["full_name"],
                         "fork_id": fork["id"],
                         "default_branch": fork.get("default_branch") or "main",
                         "upstream_default_branch": fork.get("default_branch") or "main",
+                        # Found by the account's id under another login: it was renamed.
+                        "seen_login": _owner(fork),
                     }
                 )
         in_org = self._org_fork_of(login, forks, context)

@@ -46,7 +46,10 @@ def test_a_well_formed_login(login: str) -> None:
     ("login", "code"),
     [
         pytest.param("a" * 40, "login_too_long", id="40-characters"),
-        pytest.param("ada.lovelace@example.org.very.long.address", "login_too_long", id="email"),
+        pytest.param("ada.lovelace@example.org.very.long.address", "login_is_email", id="email"),
+        pytest.param("ada@example.org", "login_is_email", id="short-email"),
+        pytest.param("Ada Lovelace", "login_looks_like_name", id="a-name"),
+        pytest.param("hélène dupré", "login_looks_like_name", id="a-name-in-lowercase"),
         pytest.param("-ada", "login_malformed", id="leading-hyphen"),
         pytest.param("ada-", "login_malformed", id="trailing-hyphen"),
         pytest.param("ada--l", "login_malformed", id="double-hyphen"),

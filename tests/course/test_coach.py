@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -38,9 +39,17 @@ def coach(store: SqlLearnerStore, fake_github: FakeGitHub) -> Coach:
     return Coach(load_course(), load_glossary(), store, checks)
 
 
-def say(coach: Coach, intent: Intent, learner: Learner | None = None) -> r.Answer:
-    """What the transports do: find the learner, hand the coach what they asked."""
-    return coach.handle(learner or coach.learner(ADA), intent, "test")
+def say(
+    coach: Coach, intent: Intent, learner: Learner | None = None, *, recognise: bool = True
+) -> r.Answer:
+    """What the transports do: find the learner, hand the coach what they asked. A typed
+    login's "Is this you?" is answered *Yes, that's me* (``recognise``)."""
+    answer = coach.handle(learner or coach.learner(ADA), intent, "test")
+    cards = [reply for reply in answer.replies if isinstance(reply, r.AccountCard)]
+    if not recognise or not cards:
+        return answer
+    value = json.dumps({"asker": cards[0].asker, "id": cards[0].github_user_id})
+    return coach.handle(coach.learner(ADA), Intent(Action.THAT_IS_ME, value), "test")
 
 
 def kinds(answer: r.Answer) -> list[type[r.Reply]]:
@@ -80,7 +89,8 @@ def test_a_new_person_starts_at_the_link_step(coach: Coach) -> None:
 def test_linking_stores_the_login_as_github_spells_it(coach: Coach, at_fork: Learner) -> None:
     assert at_fork.github_login == "Ada-L"
     assert not coach.expects_login(at_fork)
-    [event] = coach.store.history(at_fork.id)
+    shown, event = coach.store.history(at_fork.id)
+    assert (shown.step_id, shown.outcome) == ("link", "account_shown")  # "Is this you?": yes
     assert (event.step_id, event.outcome) == ("link", "done")
 
 
@@ -102,7 +112,12 @@ def test_the_same_success_twice_is_recorded_twice_but_advances_once(
     [card] = [reply for reply in second.replies if isinstance(reply, r.StepCard)]
     assert card.step.id == "branch" and card.position == 3
     outcomes = [(e.step_id, e.outcome) for e in coach.store.history(at_fork.id)]
-    assert outcomes == [("link", "done"), ("fork", "done"), ("fork", "done")]
+    assert outcomes == [
+        ("link", "account_shown"),
+        ("link", "done"),
+        ("fork", "done"),
+        ("fork", "done"),
+    ]
 
 
 def test_a_check_of_an_already_passed_step_does_not_move_back(
@@ -209,7 +224,7 @@ def test_the_checklist_shows_when_each_step_was_done(coach: Coach, at_branch: Le
 def test_after_a_restart_the_kept_login_step_still_shows_as_done(
     coach: Coach, at_branch: Learner
 ) -> None:
-    linked_at = coach.store.history(at_branch.id)[0].created_at
+    linked_at = next(e for e in coach.store.history(at_branch.id) if e.outcome == "done").created_at
     say(coach, Intent(Action.RESTART, confirmed=True))
     checklist = say(coach, Intent(Action.STATUS)).replies[0]
     assert isinstance(checklist, r.Checklist)

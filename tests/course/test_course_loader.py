@@ -39,6 +39,8 @@ LINK_STEP = """\
       login_too_long: {en: "{given} is too long.", fr: "{given} est trop long."}
       account_not_found: {en: "No account {given}.", fr: "Aucun compte {given}."}
       account_is_organization: {en: "{given} is a team.", fr: "{given} est une équipe."}
+      login_is_email: {en: "{given} is an email.", fr: "{given} est un e-mail."}
+      login_looks_like_name: {en: "{given} is a name.", fr: "{given} est un nom."}
 """
 FORK_STEP = """\
   - id: fork
@@ -59,6 +61,7 @@ FORK_STEP = """\
       fork_under_organization: {en: "It is under {org}.", fr: "Il est sous {org}."}
       repo_not_a_fork: {en: "{found_repo} is not a fork.", fr: "{found_repo} n'est pas un fork."}
       fork_of_other_repo: {en: "It forks {other_parent}.", fr: "Il copie {other_parent}."}
+      fork_deleted: {en: "{gone_fork} is gone.", fr: "{gone_fork} a disparu."}
 """
 MERGED_STEP = """\
   - id: merged

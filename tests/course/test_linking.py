@@ -74,8 +74,20 @@ def typed_coach(store: SqlLearnerStore, world: FakeGitHub) -> Coach:
     return make_coach(store, world, oauth=False)
 
 
-def say(coach: Coach, intent: Intent, person: Person = ADA) -> r.Answer:
-    return coach.handle(coach.learner(person), intent, "test")
+def say(coach: Coach, intent: Intent, person: Person = ADA, *, recognise: bool = True) -> r.Answer:
+    """What the transports do; a typed login's "Is this you?" is answered *Yes, that's me*
+    (``recognise``), as the learners of these tests know their own accounts."""
+    answer = coach.handle(coach.learner(person), intent, "test")
+    return confirm(coach, answer, person) if recognise else answer
+
+
+def confirm(coach: Coach, answer: r.Answer, person: Person = ADA) -> r.Answer:
+    """*Yes, that's me* on the answer's "Is this you?", if it asks."""
+    cards = [reply for reply in answer.replies if isinstance(reply, r.AccountCard)]
+    if not cards:
+        return answer
+    value = json.dumps({"asker": cards[0].asker, "id": cards[0].github_user_id})
+    return coach.handle(coach.learner(person), Intent(Action.THAT_IS_ME, value), "test")
 
 
 def kinds(answer: r.Answer) -> list[type[r.Reply]]:
@@ -299,9 +311,8 @@ def test_require_verified_link_makes_signing_in_mandatory(
     store: SqlLearnerStore, world: FakeGitHub
 ) -> None:
     # Linked by typing, before the programme turned verification on.
-    make_coach(store, world, oauth=False).handle(
-        make_coach(store, world, oauth=False).learner(ADA), Intent(Action.LINK, "ada-l"), "test"
-    )
+    typed = make_coach(store, world, oauth=False)
+    say(typed, Intent(Action.LINK, "ada-l"))
     strict = make_coach(store, world, require=True)
     world.world.fork(UPSTREAM, owner="Ada-L")
     answer = say(strict, Intent(Action.CHECK))

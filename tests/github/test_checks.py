@@ -253,7 +253,11 @@ def test_pull_request_opened(
     checks: GitHubChecks, ada: str, committed: dict[str, str], fake_github: FakeGitHub
 ) -> None:
     number = fake_github.world.open_pull(
-        "eig/practice", head="Ada-L:add-ada", base="main", title="Add my presentation", body="Hello!"
+        "eig/practice",
+        head="Ada-L:add-ada",
+        base="main",
+        title="Add my presentation",
+        body="Hello!",
     )
     fake_github.reset_log()
     result = checks.run("pull_request_opened", context(ada, **committed))

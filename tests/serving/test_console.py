@@ -107,7 +107,9 @@ def test_the_whole_course_in_english(
     fake_github: FakeGitHub, tmp_path: Path, everything_done: None
 ) -> None:
     result = run_console(
-        fake_github, tmp_path, ["ada-l", "yes", "check", "check", "check", "check", "where am I", "quit"]
+        fake_github,
+        tmp_path,
+        ["ada-l", "yes", "check", "check", "check", "check", "where am I", "quit"],
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -140,7 +142,15 @@ def test_the_whole_course_in_english(
 def test_the_whole_course_in_french(
     fake_github: FakeGitHub, tmp_path: Path, everything_done: None
 ) -> None:
-    lines = ["ada-l", "oui", "vérifier", "c'est fait", "Verifier", "C’EST FAIT !!", "où j'en suis ?"]
+    lines = [
+        "ada-l",
+        "oui",
+        "vérifier",
+        "c'est fait",
+        "Verifier",
+        "C’EST FAIT !!",
+        "où j'en suis ?",
+    ]
     result = run_console(fake_github, tmp_path, [*lines, "quitter"], "--lang", "fr")
     assert result.returncode == 0, result.stderr
     out, gh = result.stdout, fake_github.url

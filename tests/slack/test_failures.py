@@ -310,9 +310,7 @@ def test_dropped_connections_are_github_trouble(learner: Learner, fake_github: F
 
 def _dm_posts(fake_slack: FakeSlack, dm: str) -> list[Message]:
     return [
-        m
-        for m in fake_slack.messages(channel=dm)
-        if m.via == "chat.postMessage" and is_answer(m)
+        m for m in fake_slack.messages(channel=dm) if m.via == "chat.postMessage" and is_answer(m)
     ]
 
 
