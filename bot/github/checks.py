@@ -464,7 +464,9 @@ class GitHubChecks:
 
     def _compare(self, repo: Repository, base: str, head: str) -> Comparison | None:
         try:
-            return repo.compare(base, head)
+            comparison = repo.compare(base, head)
+            _ = comparison.ahead_by  # a lazy comparison asks GitHub here: its 404 is ours
+            return comparison
         except UnknownObjectException:
             return None
 

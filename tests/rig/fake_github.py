@@ -134,6 +134,9 @@ class User:
     email: str | None = None  # public profile email
     emails: list[str] = field(default_factory=list)  # emails linked to the account
     members: list[str] = field(default_factory=list)  # organizations: public members' logins
+    # Organizations: members whose membership is private (the default on GitHub): they have
+    # the members' access, but GET /users/{login}/orgs does not list the organization.
+    private_members: list[str] = field(default_factory=list)
 
     @property
     def is_org(self) -> bool:
@@ -266,6 +269,11 @@ def diff_trees(old: Mapping[str, str], new: Mapping[str, str]) -> list[FileChang
         if before == after:
             continue
         status = "added" if before is None else "removed" if after is None else "modified"
+        if _is_binary(before) or _is_binary(after):
+            # GitHub shows no lines for a binary file (a Word document, a picture).
+            sha = _blob_sha(after if after is not None else before or "")
+            changes.append(FileChange(path, status, 0, 0, "", sha))
+            continue
         hunks = list(
             difflib.unified_diff(
                 (before or "").splitlines(), (after or "").splitlines(), lineterm="", n=3
@@ -282,6 +290,11 @@ def diff_trees(old: Mapping[str, str], new: Mapping[str, str]) -> list[FileChang
             )
         )
     return changes
+
+
+def _is_binary(content: str | None) -> bool:
+    """What git takes for a binary file: a NUL byte in it (``.docx``, ``.pdf``, pictures)."""
+    return content is not None and "\0" in content[:8000]
 
 
 _ID_STARTS = {"user": 1001, "org": 9001, "repo": 500001, "pull": 7000001}  # like GitHub: per kind
@@ -360,6 +373,9 @@ class World:
             pull.merged_by = new_login if pull.merged_by == old else pull.merged_by
         for account in self.users.values():
             account.members = [new_login if m == old else m for m in account.members]
+            account.private_members = [
+                new_login if m == old else m for m in account.private_members
+            ]
         return user
 
     @_locked
@@ -367,11 +383,22 @@ class World:
         return next((u for u in self.users.values() if u.id == user_id), None)
 
     @_locked
-    def add_org(self, login: str, *, members: Iterable[str] = (), name: str | None = None) -> User:
-        """Create an organization; memberships are public."""
+    def add_org(
+        self,
+        login: str,
+        *,
+        members: Iterable[str] = (),
+        private_members: Iterable[str] = (),
+        name: str | None = None,
+    ) -> User:
+        """Create an organization; ``members`` made their membership public, while
+        ``private_members`` kept it private (GitHub's default): only the organization's own
+        members see those."""
         org = self.add_user(login, name=name, type="Organization")
         for member in members:
             org.members.append(self._user(member).login)
+        for member in private_members:
+            org.private_members.append(self._user(member).login)
         return org
 
     # ----------------------------------------------------------- repositories
@@ -734,7 +761,8 @@ class World:
             return "admin"
         granted = repo.collaborators.get(login.lower())
         owner = self.find_user(repo.owner)
-        if owner and owner.is_org and login.lower() in (m.lower() for m in owner.members):
+        members = [*owner.members, *owner.private_members] if owner else []
+        if owner and owner.is_org and login.lower() in (m.lower() for m in members):
             granted = max(granted or "pull", "pull", key=PERMISSIONS.index)
         return granted
 
@@ -1484,6 +1512,7 @@ class _Response:
     status: int
     body: Any = None  # JSON-serialisable; None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as is instead of ``body`` (not JSON: a fault)
 
 
 class _Reply(Exception):
@@ -1525,6 +1554,7 @@ class _Faults:
     delays: list[float] = field(default_factory=list)  # delay_next
     drops: int = 0  # drop_next
     secondary: list[int] = field(default_factory=list)  # secondary_rate_limit: Retry-After values
+    nonsense: list[tuple[bytes, str]] = field(default_factory=list)  # nonsense_next: body, type
 
 
 _Endpoint = Callable[..., _Response]
@@ -1942,6 +1972,22 @@ class FakeGitHub:
         with self._lock:
             self._faults.drops += n
 
+    def nonsense_next(
+        self, n: int = 1, body: bytes = b"", content_type: str = "text/html; charset=utf-8"
+    ) -> None:
+        """The next ``n`` requests answer 200 with ``body`` instead of the API's JSON: a
+        proxy's HTML error page, an empty answer, JSON cut short."""
+        with self._lock:
+            self._faults.nonsense.extend([(body, content_type)] * n)
+
+    def html_next(self, n: int = 1) -> None:
+        """A captive portal or proxy's error page, answered 200 (as they do)."""
+        page = (
+            b"<!DOCTYPE html><html><head><title>Service unavailable</title></head>"
+            b"<body><h1>We'll be right back</h1></body></html>"
+        )
+        self.nonsense_next(n, page)
+
     def secondary_rate_limit(self, retry_after: int = 60, n: int = 1) -> None:
         """The next ``n`` requests hit the secondary rate limit (403 with ``Retry-After``)."""
         with self._lock:
@@ -1992,6 +2038,9 @@ class FakeGitHub:
             status = self._faults.statuses.pop(0)
             message = "Server Error" if status >= 500 else HTTPStatus(status).phrase
             return _Response(status, {"message": message, "documentation_url": DOCS_URL})
+        if self._faults.nonsense:
+            body, content_type = self._faults.nonsense.pop(0)
+            return _Response(200, None, {"Content-Type": content_type}, raw=body)
         if self._faults.secondary:
             retry_after = self._faults.secondary.pop(0)
             message = (
@@ -2064,7 +2113,7 @@ class FakeGitHub:
     @staticmethod
     def _conditional(request: _Request, response: _Response) -> _Response:
         """ETag on 200 answers to GET; ``If-None-Match`` that matches gives 304."""
-        if request.method != "GET" or response.status != 200:
+        if request.method != "GET" or response.status != 200 or response.raw is not None:
             return response
         etag = f'W/"{hashlib.sha256(_encode(response.body)).hexdigest()}"'
         response.headers["ETag"] = etag
@@ -2723,9 +2772,9 @@ class _Handler(BaseHTTPRequestHandler):
         if response is None:
             self.close_connection = True  # hang up without a word
             return
-        payload = _encode(response.body)
+        payload = response.raw if response.raw is not None else _encode(response.body)
         self.send_response(response.status)
-        if response.status != 304:
+        if response.status != 304 and "Content-Type" not in response.headers:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")

@@ -129,6 +129,10 @@ class Learner:
     def walk_to(self, step: str) -> None:
         """Link, then do each step before ``step`` right and check it."""
         self.link()
+        self.walk_to_after_link(step)
+
+    def walk_to_after_link(self, step: str) -> None:
+        """Linked already: do each step before ``step`` right and check it."""
         for index, done in enumerate(STEPS[1 : STEPS.index(step)], start=3):
             if done == "fork":
                 self.world.fork(UPSTREAM, owner=self.login)
