@@ -398,3 +398,25 @@ def test_at_least_thirty_named_mistakes_each_with_its_fix() -> None:
     }
     print(f"\nnamed mistakes (and warnings) with a fix in both languages: {len(named)}")
     assert len(named) >= 30
+
+
+# =============================================================================== while checking
+
+
+def test_a_slow_check_says_it_is_checking_then_the_verdict_replaces_it(
+    user_id: str, slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub
+) -> None:
+    ada = Learner(Conversation(slack, fake_slack, user_id), "en", fake_github.world, *PEOPLE["en"])
+    ada.walk_to("fork")
+    fake_github.world.fork(UPSTREAM, owner=ada.login)
+    mark = len(fake_slack.calls)
+    fake_github.delay_next(1, 1.6)  # GitHub is slow to answer
+    answer = ada.check("dm")
+    assert "Step 3 of 5" in answer.text
+    notice = fake_slack.wait_for_message(
+        lambda m: m.channel == ada.conv.dm and m.text == "Checking on GitHub…", after=mark
+    )
+    deleted = fake_slack.wait_for("chat.delete", after=mark)
+    assert deleted.params["ts"] == notice.ts  # replaced by the verdict
+    history = [m["text"] for m in fake_slack.history(ada.conv.dm)]
+    assert "Checking on GitHub…" not in history and history[-1] == answer.text

@@ -181,3 +181,25 @@ def test_recording_a_success_makes_the_next_look_soon(rig: Rig) -> None:
     moved = rig.store.record_check(learner.id, "branch", result, "test", "commit")
     assert moved.watch_at is not None and moved.watch_at <= datetime.now(UTC)
     assert moved.watch_etag is None
+
+
+def test_a_deleted_fork_is_told_by_the_background_checks_and_the_learner_goes_back(
+    rig: Rig,
+) -> None:
+    learner, login = rig.learner_at_branch_step(NOW)
+    rig.run(NOW)  # first look: nothing yet
+    rig.github.world.delete_repo(f"{login}/practice")
+    stats = rig.run(NOW + timedelta(seconds=31))
+    assert stats.moved == 1
+    message = rig.slack.wait_for_message(
+        lambda m: m.channel == dm_channel_id(learner.slack_user_id) and "copy is gone" in m.text
+    )
+    assert "Step 2 of 5" in message.text  # back at the fork step, with its buttons
+    assert "prcoach_check" in str(message.blocks)
+    back = rig.store.get(learner.id)
+    assert back.current_step == "fork" and "fork" not in back.facts
+    history = [(e.step_id, e.outcome, e.diagnosis) for e in rig.store.history(learner.id)]
+    assert history[-2:] == [
+        ("branch", "mistake", "fork_deleted"),
+        ("fork", "moved_back", "fork_deleted"),
+    ]
