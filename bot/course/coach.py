@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.course import replies as r
 from bot.course.accounts import clean_login, login_problem
@@ -157,7 +158,9 @@ class Coach:
         """Never welcomed nor checked anything: their first message deserves the welcome."""
         return learner.github_login is None and not self.store.history(learner.id)
 
-    def recheck(self, learner: Learner, source: str) -> r.Answer | None:
+    def recheck(
+        self, learner: Learner, source: str, hints: Mapping[str, Any] | None = None
+    ) -> r.Answer | None:
         """Check again on the learner's behalf (a webhook, the background job).
 
         Returns the answer only when the step got done: nobody wants an unasked "not yet".
@@ -169,21 +172,23 @@ class Coach:
         if step.check == "github_account":
             return None
         try:
-            learner, result, notes = self._checked(learner, step, source)
+            learner, result, notes = self._checked(learner, step, source, hints)
         except GitHubUnavailable as trouble:
             log.info("recheck of learner %s postponed: %s", learner.id, trouble.cause)
             return None
         except (GitHubNotFound, _AccountGone) as missing:
             log.info("recheck of learner %s: %s", learner.id, type(missing).__name__)
             return None
-        if not result.done and result.back_to is None:
+        # What a delivery made certain (the fork its sender made) is worth telling too.
+        certain = bool(hints) and result.outcome is Outcome.MISTAKE
+        if not result.done and result.back_to is None and not certain:
             return None
         # Done, or work that vanished: the learner hears it as if they had clicked Check.
         answer = self._record(learner, step, result, source)
         moved = answer.learner is not None and (
             answer.learner.current_step != learner.current_step or answer.learner.finished
         )
-        return _with(notes, answer) if moved else None
+        return _with(notes, answer) if moved or certain else None
 
     def reminder(self, learner: Learner) -> r.Answer:
         """A nudge: where they are, with the step's buttons."""
@@ -279,7 +284,11 @@ class Coach:
         return _with(notes, self._record(learner, step, result, source))
 
     def _checked(
-        self, learner: Learner, step: Step, source: str
+        self,
+        learner: Learner,
+        step: Step,
+        source: str,
+        hints: Mapping[str, Any] | None = None,
     ) -> tuple[Learner, CheckResult, tuple[r.Reply, ...]]:
         """Run the step's check; when it fails, make sure the account was not renamed.
 
@@ -288,7 +297,9 @@ class Coach:
         If it changed, the link follows (the learner keeps their progress) and the check runs
         again.
         """
-        context = CheckContext(learner.github_login, learner.facts, step.params)
+        context = CheckContext(
+            learner.github_login, {**learner.facts, **(hints or {})}, step.params
+        )
         login = learner.github_login or ""
         missing: GitHubNotFound | None = None
         try:

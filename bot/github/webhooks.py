@@ -27,6 +27,9 @@ class Delivery:
     logins: tuple[str, ...]  # accounts whose progress to re-check
     # The same accounts' ids: they find a learner whose account was renamed since linking.
     user_ids: tuple[int, ...] = ()
+    # A fork event: the new fork (``owner/name``); its ``sender`` is who made it, also when
+    # it was made under an organisation (whose memberships GitHub may keep private).
+    fork: str | None = None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -51,9 +54,15 @@ def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
     action = str(payload.get("action") or "")
     if event == "fork":
         owner = _get(payload, "forkee", "owner")
-        login = _get(owner, "login") or _get(payload, "sender", "login")
-        user_id = _get(owner, "id") or _get(payload, "sender", "id")
-        return Delivery(event, action, _logins(login), _ids(user_id))
+        sender = payload.get("sender")
+        fork = _get(payload, "forkee", "full_name")
+        return Delivery(
+            event,
+            action,
+            _logins(_get(owner, "login"), _get(sender, "login")),
+            _ids(_get(owner, "id"), _get(sender, "id")),
+            fork if isinstance(fork, str) else None,
+        )
     if event == "pull_request" and action in PULL_REQUEST_ACTIONS:
         pull = payload.get("pull_request")
         if not isinstance(pull, dict):

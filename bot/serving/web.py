@@ -29,8 +29,15 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
     slack_app = build_app(parts.services, parts.store.claim_delivery)
 
     def act(delivery: Delivery) -> None:
+        # A fork's sender made it: under an organisation, the fork check names it.
+        hints = {"fork_hint": delivery.fork} if delivery.fork else None
         announce_for_logins(
-            parts.services, slack_app.client, delivery.logins, "webhook", delivery.user_ids
+            parts.services,
+            slack_app.client,
+            delivery.logins,
+            "webhook",
+            delivery.user_ids,
+            hints=hints,
         )
 
     webhook = GitHubWebhook(

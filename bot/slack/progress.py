@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,12 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def recheck_and_announce(
-    services: Services, client: WebClient, learners: Iterable[Learner], source: str
+    services: Services,
+    client: WebClient,
+    learners: Iterable[Learner],
+    source: str,
+    hints: Mapping[str, Any] | None = None,
 ) -> int:
-    """Re-check each learner; post the success and next step to those who moved on."""
+    """Re-check each learner; post the success and next step to those who moved on (and
+    vanished work, or what ``hints`` made certain)."""
     moved = 0
     for learner in learners:
-        answer = services.coach.recheck(learner, source)
+        answer = services.coach.recheck(learner, source, hints)
         if answer is None:
             continue
         moved += 1
@@ -51,9 +56,12 @@ def announce_for_logins(
     logins: Iterable[str],
     source: str,
     user_ids: Iterable[int] = (),
+    *,
+    hints: Mapping[str, Any] | None = None,
 ) -> int:
     """Re-check the learners linked to these accounts: by id first (a renamed account is
-    still found), then by login (links made before ids were kept)."""
+    still found), then by login (links made before ids were kept). ``hints``: what the
+    delivery tells the checks (the fork it announced)."""
     store = services.coach.store
     found: dict[int, Learner] = {}
     for user_id in user_ids:
@@ -62,7 +70,7 @@ def announce_for_logins(
     for login in logins:
         for learner in store.find_by_login(login):
             found.setdefault(learner.id, learner)
-    return recheck_and_announce(services, client, found.values(), source)
+    return recheck_and_announce(services, client, found.values(), source, hints)
 
 
 @dataclass

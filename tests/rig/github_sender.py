@@ -100,9 +100,10 @@ def pull_request_payload(
     }
 
 
-def fork_payload(upstream: str, owner: str) -> dict[str, Any]:
+def fork_payload(upstream: str, owner: str, sender: str | None = None) -> dict[str, Any]:
+    """``owner`` made a fork of ``upstream`` (``sender`` made it, under an organisation)."""
     return {
         "forkee": repository(f"{owner}/{upstream.split('/')[1]}", fork=True),
         "repository": repository(upstream),
-        "sender": account(owner),
+        "sender": account(sender or owner),
     }

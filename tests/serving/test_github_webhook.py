@@ -62,7 +62,9 @@ def test_official_example_payloads_are_understood() -> None:
     assert delivery is not None and pull["pull_request"]["user"]["login"] in delivery.logins
     fork = json.loads((examples / "fork/payload.json").read_text())
     delivery = parse_delivery("fork", json.dumps(fork).encode(), fork["repository"]["full_name"])
-    assert delivery is not None and delivery.logins == (fork["forkee"]["owner"]["login"],)
+    assert delivery is not None and delivery.logins[0] == fork["forkee"]["owner"]["login"]
+    assert fork["sender"]["login"] in delivery.logins  # who made it (under an organisation?)
+    assert delivery.fork == fork["forkee"]["full_name"]
     push = json.loads((examples / "push/payload.json").read_text())
     assert parse_delivery("push", json.dumps(push).encode(), upstream) is None
     with pytest.raises(MalformedDelivery):
@@ -137,6 +139,30 @@ def test_a_fork_delivery_moves_a_learner_at_the_fork_step(
         lambda m: m.channel == dm_channel_id(user_id) and "Step 3 of 5" in m.text, after=mark
     )
     assert "Create a branch" in message.text
+
+
+def test_a_fork_made_under_an_organisation_is_named_to_whoever_made_it(
+    github: GitHubSender,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_github: FakeGitHub,
+    user_id: str,
+) -> None:
+    ada = Conversation(slack, fake_slack, user_id)
+    world = fake_github.world
+    world.add_user("ada-org")
+    world.add_org("dinum", private_members=["ada-org"])  # invisible to the bot
+    assert "Step 2 of 5" in ada.links("ada-org").text
+    world.fork(UPSTREAM, owner="dinum")
+    assert "Not yet" in ada.types("check").text  # nothing ties dinum's fork to her yet
+    mark = len(fake_slack.calls)
+    payload = fork_payload(UPSTREAM, "dinum", sender="ada-org")
+    assert github.deliver("fork", payload).status_code == 202
+    message = fake_slack.wait_for_message(
+        lambda m: m.channel == dm_channel_id(user_id) and "dinum" in m.text, after=mark
+    )
+    assert "belongs to the organization *dinum*, not to you" in message.text
+    assert "prcoach_check" in str(message.blocks)
 
 
 def test_unrelated_deliveries_are_accepted_and_ignored(
