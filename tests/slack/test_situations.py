@@ -420,3 +420,46 @@ def test_a_slow_check_says_it_is_checking_then_the_verdict_replaces_it(
     assert deleted.params["ts"] == notice.ts  # replaced by the verdict
     history = [m["text"] for m in fake_slack.history(ada.conv.dm)]
     assert "Checking on GitHub…" not in history and history[-1] == answer.text
+
+
+# =============================================================================== the learner's tool
+
+
+@pytest.mark.parametrize(
+    ("tool", "expected"),
+    [
+        ("web", "Click *Add file* → *Create new file*"),
+        ("desktop", "Click *Push origin* (or *Publish branch*)"),
+        ("cli", "Run `gh auth login` first"),
+    ],
+)
+def test_diagnoses_follow_the_learners_tool(
+    tool: str,
+    expected: str,
+    user_id: str,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_github: FakeGitHub,
+) -> None:
+    ada = Learner(Conversation(slack, fake_slack, user_id), "en", fake_github.world, *PEOPLE["en"])
+    ada.walk_to("commit")
+    ada.conv.types(f"tool {tool}")
+    answer = ada.check("dm")
+    assert "Not yet: Add your presentation." in answer.text
+    assert expected in answer.text, answer.text
+    if tool == "cli":
+        assert "GH007" in answer.text and "two-factor" in answer.text
+
+
+def test_the_command_line_hears_about_gh_repo_fork_copying_every_branch(
+    french_user_id: str, slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub
+) -> None:
+    helene = Learner(
+        Conversation(slack, fake_slack, french_user_id), "fr", fake_github.world, *PEOPLE["fr"]
+    )
+    fake_github.world.create_branch(UPSTREAM, "dev")
+    helene.walk_to("branch")  # the fork copied every branch, as `gh repo fork` does
+    helene.conv.types("outil cli")
+    answer = helene.check("dm")
+    assert "sauf avec `--default-branch-only`" in answer.text
+    assert "`git switch -c add-Helene-D`" in answer.text
