@@ -19,6 +19,11 @@ def ada(slack: SlackSender, fake_slack: FakeSlack, user_id: str) -> Conversation
 
 
 @pytest.fixture
+def helene(slack: SlackSender, fake_slack: FakeSlack, french_user_id: str) -> Conversation:
+    return Conversation(slack, fake_slack, french_user_id)
+
+
+@pytest.fixture
 def linked(ada: Conversation, fake_github: FakeGitHub) -> Conversation:
     fake_github.world.add_user("Ada-L", email="ada@example.org")
     ada.says("hello")
@@ -141,3 +146,95 @@ def test_every_message_has_a_plain_text_fallback(
 ) -> None:
     for message in fake_slack.messages():
         assert message.text.strip(), message
+
+
+# -- "Is this you?": a typed login is linked only once its account is recognised ----------------
+
+
+def test_a_typed_login_shows_the_account_and_links_it_only_after_yes(
+    ada: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.add_user("Ada-L", name="Ada Lovelace", email="ada@example.org")
+    ada.says("hello")
+    question = ada.says("ada-l")
+    assert "*Is this you?*" in question.text
+    assert "*Ada Lovelace* · login `Ada-L` · created on" in question.text
+    [profile] = [b for b in question.blocks if b.get("accessory")]
+    assert profile["accessory"]["type"] == "image"
+    assert profile["accessory"]["image_url"].startswith("https://avatars.githubusercontent.com/")
+    assert buttons(question) == ["Yes, that's me", "No, not me"]
+    assert "GitHub account: not linked yet" in ada.types("status").text
+    answer = ada.clicks("prcoach_that_is_me", on=question)
+    assert "Done: Connect your GitHub account" in answer.text
+    assert "GitHub account: Ada-L" in ada.types("status").text
+
+
+def test_no_links_nothing_and_says_where_the_login_is(
+    ada: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.add_user("ada")  # someone else's: short logins are all taken
+    ada.says("hello")
+    question = ada.says("ada")
+    answer = ada.clicks("prcoach_not_me", on=question)
+    assert "I haven't linked it" in answer.text
+    assert "short name under your profile picture" in answer.text
+    assert "GitHub account: not linked yet" in ada.types("status").text
+    # The question is over: a late Yes links nothing.
+    late = ada.clicks("prcoach_that_is_me", on=question)
+    assert "no longer current" in late.text
+    assert "GitHub account: not linked yet" in ada.types("status").text
+
+
+def test_only_the_latest_question_can_be_answered(
+    ada: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.add_user("ada-one")
+    fake_github.world.add_user("ada-two")
+    ada.says("hello")
+    first = ada.says("ada-one")
+    second = ada.says("ada-two")
+    stale = ada.clicks("prcoach_that_is_me", on=first)
+    assert "no longer current" in stale.text
+    assert "Step 2 of 5" in ada.clicks("prcoach_that_is_me", on=second).text
+    assert "GitHub account: ada-two" in ada.types("status").text
+
+
+def test_yes_acts_only_for_the_person_who_was_asked(
+    ada: Conversation,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_github: FakeGitHub,
+) -> None:
+    fake_github.world.add_user("Ada-L")
+    ada.says("hello")
+    question = ada.says("ada-l")
+    fake_slack.add_user("UMALLORY1", name="mallory", locale="en-US")
+    mallory = Conversation(slack, fake_slack, "UMALLORY1")
+    answer = mallory.clicks("prcoach_that_is_me", on=question)
+    assert "asked to someone else: nothing was linked" in answer.text
+    assert "GitHub account: not linked yet" in mallory.types("status").text
+    assert "GitHub account: not linked yet" in ada.types("status").text
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("oui", "Super, c'est parti !"),
+        ("Merci !", "Avec plaisir !"),
+        ("non", "Pas de souci."),
+        ("test", "Je suis là, et je fonctionne !"),
+        ("Hélène Dupré", "ressemble à votre nom"),
+    ],
+)
+def test_answers_and_names_are_not_taken_for_logins(
+    helene: Conversation, fake_github: FakeGitHub, typed: str, expected: str
+) -> None:
+    for taken in ("oui", "non", "test", "merci"):
+        fake_github.world.add_user(taken)  # all real accounts on GitHub
+    helene.says("Bonjour")
+    fake_github.reset_log()
+    answer = helene.says(typed)
+    assert expected in answer.text
+    assert "Est-ce bien vous" not in answer.text
+    assert fake_github.count(counted_only=False, path=r"^/users/") == 0  # nobody looked up
+    assert "Compte GitHub : pas encore relié" in helene.types("statut").text
