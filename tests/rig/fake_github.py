@@ -995,7 +995,7 @@ class Renderer:
 
     def full_org(self, org: User) -> Json:
         public = self.public_user(org)
-        return {
+        body = {
             **self.simple_org(org),
             "name": org.name,
             "company": None,
@@ -1016,6 +1016,11 @@ class Renderer:
             "archived_at": None,
             "type": "Organization",
         }
+        # The schema does not let these be null (or an empty blog address): left out unset.
+        for unset in ("name", "email", "company", "location", "blog"):
+            if not body[unset]:
+                del body[unset]
+        return body
 
     def _account(self, login: str) -> User:
         return self.world.users[login.lower()]

@@ -554,7 +554,19 @@ def test_request_log_and_reset(fake: FakeGitHub, scenario: Scenario, gh: github.
 
 SCHEMAS = "github/rest-api-openapi-subset.deref.json"
 RAW_SCHEMAS = "github/rest-api-openapi-subset.json"
-NOT_SERVED = {"GET /search/issues"}  # the fake has no search
+NOT_SERVED = {
+    "GET /search/issues",  # the fake has no search
+    # In the reference since it grew (review coaching, memberships); not served by the fake.
+    "GET /orgs/{org}/members/{username}",
+    "GET /orgs/{org}/public_members/{username}",
+    "GET /repos/{owner}/{repo}/git/ref/{ref}",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    "GET /user/orgs",
+    # Served as an alias of /users/{login} (the account's id in the path): same answer.
+    "GET /user/{account_id}",
+}
 
 
 def openapi_to_json_schema(node: Any) -> Any:
@@ -681,6 +693,8 @@ CASES = [
     Case("GET /users/{username}", 200, "/users/ada"),
     Case("GET /users/{username}", 200, "/users/eig", note="organization"),
     Case("GET /users/{username}", 404, "/users/nobody"),
+    Case("GET /users/{username}/orgs", 200, "/users/ada/orgs"),
+    Case("GET /orgs/{org}", 200, "/orgs/eig"),
     Case("GET /repos/{owner}/{repo}", 200, "/repos/eig/practice"),
     Case("GET /repos/{owner}/{repo}", 200, "/repos/ada/practice", note="fork"),
     Case("GET /repos/{owner}/{repo}", 404, "/repos/eig/nothing"),
