@@ -362,3 +362,60 @@ def test_secondary_rate_limit_honours_retry_after(
     # A pause GitHub asks for, not a spent hourly quota.
     assert not isinstance(caught.value, GitHubRateLimited)
     assert caught.value.retry_at is not None
+
+
+# -- GitHub answering nonsense -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(b"<!DOCTYPE html><html><body>Oops</body></html>", "text/html", id="html"),
+        pytest.param(b"", "application/json", id="empty"),
+        pytest.param(b'{"id": 12, "full_name": "Ada-L/pra', "application/json", id="truncated"),
+        pytest.param(b'"just a string"', "application/json", id="not-an-object"),
+    ],
+)
+def test_a_200_that_is_not_the_apis_json_is_githubs_trouble_never_a_finding(
+    checks: GitHubChecks, ada: str, fake_github: FakeGitHub, body: bytes, content_type: str
+) -> None:
+    fake_github.world.fork("eig/practice", owner=ada)
+    fake_github.nonsense_next(1, body, content_type)
+    with pytest.raises(GitHubUnavailable):
+        checks.run("fork_exists", context(ada))
+    assert checks.run("fork_exists", context(ada)).done  # and the next answer counts again
+
+
+def test_a_nonsense_answer_while_linking_is_githubs_trouble(
+    checks: GitHubChecks, ada: str, fake_github: FakeGitHub
+) -> None:
+    fake_github.html_next()
+    with pytest.raises(GitHubUnavailable):
+        checks.find_account(ada)
+
+
+# -- the cost of the new look-ups --------------------------------------------------------------
+
+
+def test_the_shared_listings_are_asked_conditionally(
+    checks: GitHubChecks, ada: str, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.create_branch("eig/practice", "dev")
+    fake_github.world.fork("eig/practice", owner=ada)
+    fake_github.world.create_branch("Ada-L/practice", "my-change")  # not named after her
+    assert checks.run("branch_exists", context(ada, **FORKED)).learned["branch"] == "my-change"
+    fake_github.reset_log()
+    assert checks.run("branch_exists", context(ada, **FORKED)).done
+    # The practice repository's branches did not change: a 304, free.
+    assert fake_github.count(counted_only=False, path=r"^/repos/eig/practice/branches$") == 1
+    assert fake_github.count(path=r"^/repos/eig/practice/branches$") == 0
+
+
+def test_a_branch_named_after_the_learner_needs_no_second_look(
+    checks: GitHubChecks, ada: str, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.fork("eig/practice", owner=ada)
+    fake_github.world.create_branch("Ada-L/practice", "add-ada-l")
+    fake_github.reset_log()
+    assert checks.run("branch_exists", context(ada, **FORKED)).done
+    assert fake_github.count() == 1

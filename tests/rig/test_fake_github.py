@@ -1293,3 +1293,36 @@ def test_ids_are_never_reused_after_a_reset(fake: FakeGitHub) -> None:
     first = fake.world.add_user("ada").id
     fake.reset()
     assert fake.world.add_user("ada").id != first
+
+
+# =============================================================================== issue 12 additions
+
+
+def test_private_memberships_give_access_but_are_not_listed(fake: FakeGitHub) -> None:
+    fake.world.add_user("priv")
+    fake.world.add_org("secretive", private_members=["priv"])
+    answer = call(fake, "/users/priv/orgs")
+    assert answer.status_code == 200 and answer.json() == []
+    repo = fake.world.add_repo("secretive", "inside", private=True)
+    assert fake.world.permission(repo, "priv") == "pull"
+
+
+def test_a_binary_file_shows_no_lines_in_a_comparison(fake: FakeGitHub) -> None:
+    fake.world.add_user("bin")
+    fake.world.add_repo("bin", "docs")
+    fake.world.create_branch("bin/docs", "word")
+    fake.world.commit("bin/docs", "word", {"cv.docx": "PK\x03\x04\x00\x00binary"})
+    answer = call(fake, "/repos/bin/docs/compare/main...word").json()
+    [change] = answer["files"]
+    assert (change["filename"], change["additions"], change["changes"]) == ("cv.docx", 0, 0)
+    assert "patch" not in change
+
+
+def test_nonsense_answers_are_200_with_what_was_asked(fake: FakeGitHub) -> None:
+    fake.world.add_org("eig")
+    fake.html_next()
+    answer = call(fake, "/users/eig")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert answer.text.startswith("<!DOCTYPE html>")
+    assert call(fake, "/users/eig").json()["login"] == "eig"  # once only
