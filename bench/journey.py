@@ -23,7 +23,7 @@ from tests.rig.fake_github import FakeGitHub
 from tests.rig.fake_slack import FakeSlack
 from tests.rig.slack_sender import SlackSender
 
-TARGET = 12
+TARGET = 10
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_a_whole_journey_in_english(ada: Conversation, fake_github: FakeGitHub) 
 
     requests_used = fake_github.count()
     print(f"\nGitHub requests counted against the rate limit for a whole journey: {requests_used}")
-    assert requests_used <= 12
+    assert requests_used <= 10
 
 
 def test_a_whole_journey_in_french(helene: Conversation, fake_github: FakeGitHub) -> None:
