@@ -641,13 +641,15 @@ class Coach:
         step = self._link_step()
         if answer is None or answer.get("asker") != learner.slack_user_id:
             return r.Answer(learner, (r.Notice("link.not_your_question"),))
+        if learner.github_user_id is not None and learner.github_user_id == answer.get("id"):
+            # A second click on the same Yes.
+            login = learner.github_login or ""
+            return r.Answer(learner, (r.Notice("link.already", {"login": login}),))
         question = self._current_question(learner)
         if question is None or question.facts.get("github_user_id") != answer.get("id"):
             return r.Answer(learner, (r.Notice("link.question_expired"), self._card(learner)))
         login = str(question.facts.get("github_login") or "")
         user_id = int(question.facts["github_user_id"])
-        if learner.github_user_id == user_id:
-            return r.Answer(learner, (r.Notice("link.already", {"login": login}),))
         holder = self.store.holder_of(user_id, learner.id)
         if holder is not None:
             return self._refuse_claim(learner, login, user_id, False, holder, source)

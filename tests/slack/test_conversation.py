@@ -238,3 +238,21 @@ def test_answers_and_names_are_not_taken_for_logins(
     assert "Est-ce bien vous" not in answer.text
     assert fake_github.count(counted_only=False, path=r"^/users/") == 0  # nobody looked up
     assert "Compte GitHub : pas encore relié" in helene.types("statut").text
+
+
+def test_a_second_click_on_yes_says_it_is_linked_already(
+    ada: Conversation, fake_github: FakeGitHub
+) -> None:
+    fake_github.world.add_user("Ada-L")
+    ada.says("hello")
+    question = ada.says("ada-l")
+    assert "Step 2 of 5" in ada.clicks("prcoach_that_is_me", on=question).text
+    again = ada.clicks("prcoach_that_is_me", on=question)
+    assert "already linked to the GitHub account *Ada-L*" in again.text
+    assert "GitHub account: Ada-L" in ada.types("status").text
+
+
+def test_a_first_message_that_is_an_answer_gets_the_welcome(helene: Conversation) -> None:
+    answer = helene.says("oui")
+    assert "Bonjour, je suis *PR Coach*" in answer.text
+    assert "Étape 1 sur 5" in answer.text

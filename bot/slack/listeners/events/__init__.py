@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
             intent = parse_message(
                 unescape(event.get("text", "")), expecting_login=coach.expects_login(learner)
             )
-            if intent.action is Action.MENU and coach.is_new(learner):
+            if intent.action in (Action.MENU, Action.SMALL_TALK) and coach.is_new(learner):
                 intent = Intent(Action.START)
             if intent.action is Action.CHECK:
                 with CheckingNotice(services, client, channel, learner.language) as notice:
