@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # Bounds on how far a diagnosis may look, so one confused learner cannot cost dozens
 # of requests.
 MAX_FORKS_TO_INSPECT = 5
-MAX_ORGS_TO_INSPECT = 5
 MAX_BRANCHES_TO_COMPARE = 3
 MAX_ORG_FORKS_TO_INSPECT = 3
 
@@ -190,7 +189,7 @@ class GitHubChecks:
             if fork["full_name"].lower() == hint:
                 return found(fork)
         account = self.github.get_user(login, lazy=True)
-        public = {o.login.lower() for o in list(account.get_orgs())[: MAX_ORGS_TO_INSPECT * 4]}
+        public = {o.login.lower() for o in account.get_orgs().get_page(0)}
         for fork in in_orgs:
             if _owner(fork).lower() in public:
                 return found(fork)

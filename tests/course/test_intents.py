@@ -87,6 +87,19 @@ WHILE_EXPECTING_LOGIN = [
     ("ada_l", Action.LINK, "ada_l", "malformed-login"),
     ("ada@example.org", Action.LINK, "ada@example.org", "an-email"),
     ("ada lovelace", Action.MENU, "", "two-words-are-not-a-login"),
+    # A name, capitalised: the coach says where the login is instead.
+    ("Ada Lovelace", Action.LINK, "Ada Lovelace", "a-name"),
+    ("Hélène Dupré", Action.LINK, "Hélène Dupré", "a-french-name"),
+    # Answers and courtesies are what they are, never logins (all are taken on GitHub).
+    ("oui", Action.SMALL_TALK, "yes", "oui"),
+    ("OK !", Action.SMALL_TALK, "yes", "ok"),
+    ("Prête !", Action.SMALL_TALK, "yes", "prete"),
+    ("non", Action.SMALL_TALK, "no", "non"),
+    ("pas encore", Action.SMALL_TALK, "no", "pas-encore"),
+    ("merci", Action.SMALL_TALK, "thanks", "merci"),
+    ("thanks", Action.SMALL_TALK, "thanks", "thanks"),
+    ("test", Action.SMALL_TALK, "test", "test"),
+    ("coucou", Action.START, "", "coucou-is-a-greeting"),
     # Words the coach understands keep their meaning.
     ("check", Action.CHECK, "", "check-is-not-a-login"),
     ("aide", Action.HELP, "", "aide-is-not-a-login"),
