@@ -374,6 +374,14 @@ class GitHubChecks:
             return CheckResult.mistake("pr_from_default_branch", pr_url=url)
         if chosen.base.ref != upstream_default:
             return CheckResult.mistake("pr_wrong_base", pr_url=url, base=chosen.base.ref)
+        pattern = str(context.params.get("path_pattern") or "")
+        known = str(context.facts.get("branch") or "")
+        if pattern and head_ref != known and chosen.head.user is not None:
+            # Another branch than the one whose file was checked: it must bring the file too.
+            head = f"{chosen.head.user.login}:{head_ref}"
+            changes = self._compare(upstream, chosen.base.ref, head)
+            if changes is not None and _judge_files(list(changes.files), pattern, 0, {}):
+                return CheckResult.mistake("pr_without_own_file", pr_url=url, found_branch=head_ref)
         learned: dict[str, Any] = {"pr_number": chosen.number, "pr_url": url}
         if chosen.head.user is not None:
             learned["seen_login"] = chosen.head.user.login  # a renamed account shows here

@@ -241,6 +241,11 @@ SITUATIONS: list[Situation] = [
         w.commit({"participants/extra.md": "x\n"}, branch="patch-1"),
         w.pull(head=f"{w.me.login}:patch-1")),
       "done", None),
+    S("pull-request-from-another-branch-without-their-file", "pull_request", lambda w: (
+        w.gh.create_branch(w.me.fork, "patch-1"),
+        w.commit({"README.md": "# Practice\nEdited.\n"}, branch="patch-1"),
+        w.pull(head=f"{w.me.login}:patch-1")),
+      "pr_without_own_file", "pull_request"),
     S("pull-request-inside-the-fork", "pull_request",
       lambda w: w.gh.open_pull(w.me.fork, head=w.me.branch, base="main"),
       "pr_inside_fork", "pull_request"),
