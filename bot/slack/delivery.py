@@ -136,14 +136,22 @@ def post_message(client: WebClient, channel: str, message: Message) -> None:
     client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
 
 
-def respond_with(services: Services, respond: Callable[..., Any], answer: Answer) -> None:
-    respond_message(respond, services.renderer.answer(answer))
+def respond_with(
+    services: Services, respond: Callable[..., Any], answer: Answer, *, replace: bool = False
+) -> None:
+    respond_message(respond, services.renderer.answer(answer), replace=replace)
 
 
-def respond_message(respond: Callable[..., Any], message: Message) -> None:
-    """Ephemeral, where the person typed the command or clicked."""
+def respond_message(
+    respond: Callable[..., Any], message: Message, *, replace: bool = False
+) -> None:
+    """Ephemeral, where the person typed the command or clicked (``replace``: instead of the
+    ephemeral answer given before, "Checking on GitHub…")."""
     respond(
-        text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+        text=message.text,
+        blocks=message.blocks,
+        response_type="ephemeral",
+        replace_original=replace,
     )
 
 
@@ -207,24 +215,52 @@ CHECKING_AFTER = 1.0
 
 
 class CheckingNotice:
-    """ "Checking on GitHub…", posted in the DM only if the check is slow, and removed once
-    the verdict is posted (the verdict replaces it)::
+    """ "Checking on GitHub…", shown only if the check is slow, and replaced by the verdict::
 
-        with CheckingNotice(services, client, channel, language) as notice:
+        with CheckingNotice.in_dm(services, client, channel, language) as notice:
             answer = coach.handle(...)
         post(...)
         notice.clear()
+
+    In the DM the notice is a message, deleted once the verdict is posted; for a slash
+    command it is an ephemeral answer, which the verdict replaces (``notice.shown``).
     """
 
-    def __init__(self, services: Services, client: WebClient, channel: str, language: str):
-        self._client = client
-        self._channel = channel
-        self._text = services.renderer.messages("checking", language)
+    def __init__(self, text: str, show: Callable[[str], str | None], remove: Callable[[str], None]):
+        self._text = text
+        self._show_it = show
+        self._remove = remove
         self._lock = threading.Lock()
         self._over = False
-        self._ts: str | None = None
+        self._handle: str | None = None
         self._timer = threading.Timer(CHECKING_AFTER, self._show)
         self._timer.daemon = True
+
+    @classmethod
+    def in_dm(
+        cls, services: Services, client: WebClient, channel: str, language: str
+    ) -> CheckingNotice:
+        def show(text: str) -> str | None:
+            return client.chat_postMessage(channel=channel, text=text).get("ts")
+
+        def remove(ts: str) -> None:
+            client.chat_delete(channel=channel, ts=ts)
+
+        return cls(services.renderer.messages("checking", language), show, remove)
+
+    @classmethod
+    def for_command(
+        cls, services: Services, respond: Callable[..., Any], language: str
+    ) -> CheckingNotice:
+        def show(text: str) -> str | None:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+            return "shown"
+
+        return cls(services.renderer.messages("checking", language), show, lambda _: None)
+
+    @property
+    def shown(self) -> bool:
+        return self._handle is not None
 
     def __enter__(self) -> CheckingNotice:
         self._timer.start()
@@ -240,17 +276,16 @@ class CheckingNotice:
             if self._over:
                 return
             try:
-                sent = self._client.chat_postMessage(channel=self._channel, text=self._text)
-                self._ts = sent.get("ts")
+                self._handle = self._show_it(self._text)
             except (SlackApiError, OSError) as error:
                 log.info("could not show that a check is running: %s", type(error).__name__)
 
     def clear(self) -> None:
         """Remove the notice, if it was shown (call after posting the verdict)."""
-        if self._ts is None:
+        if self._handle is None:
             return
         try:
-            self._client.chat_delete(channel=self._channel, ts=self._ts)
+            self._remove(self._handle)
         except (SlackApiError, OSError) as error:
             log.info("could not remove the checking notice: %s", type(error).__name__)
 

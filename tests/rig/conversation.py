@@ -60,7 +60,7 @@ class Conversation:
         """``/prcoach <command_text>``; the answer comes through the response_url."""
         return self._exchange(
             lambda: self.slack.command(command_text, user_id=self.user_id),
-            lambda m: m.via == "response_url",
+            lambda m: m.via == "response_url" and is_answer(m),
         )
 
     def clicks(

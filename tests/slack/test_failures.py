@@ -221,7 +221,11 @@ def test_slow_github_acknowledgement_is_really_immediate(
     acked = time.monotonic() - started
     assert response.status_code == 200
     assert acked < 1.0, f"acknowledged after {acked:.2f}s"
-    answer = fake_slack.wait_for_message(lambda m: m.via == "response_url", timeout=20, after=mark)
+    notice = fake_slack.wait_for_message(lambda m: m.via == "response_url", timeout=20, after=mark)
+    assert notice.text == "Checking on GitHub…"  # at once, while GitHub is slow
+    answer = fake_slack.wait_for_message(
+        lambda m: m.via == "response_url" and is_answer(m), timeout=20, after=mark
+    )
     assert "Step 3 of 5" in answer.text
     assert time.monotonic() - started >= 5
     fake_github.delay = 0

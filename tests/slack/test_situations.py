@@ -468,3 +468,19 @@ def test_the_command_line_hears_about_gh_repo_fork_copying_every_branch(
     answer = helene.check("dm")
     assert "sauf avec `--default-branch-only`" in answer.text
     assert "`git switch -c add-Helene-D`" in answer.text
+
+
+def test_a_slow_check_typed_as_a_command_is_replaced_by_its_verdict(
+    user_id: str, slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub
+) -> None:
+    ada = Learner(Conversation(slack, fake_slack, user_id), "en", fake_github.world, *PEOPLE["en"])
+    ada.walk_to("fork")
+    fake_github.world.fork(UPSTREAM, owner=ada.login)
+    mark = len(fake_slack.calls)
+    fake_github.delay_next(1, 1.6)
+    answer = ada.check("command")
+    assert "Step 3 of 5" in answer.text
+    posts = [c for c in fake_slack.calls[mark:] if c.method == "response_url"]
+    assert [c.params.get("text") for c in posts[:1]] == ["Checking on GitHub…"]
+    assert posts[0].params.get("replace_original") is False
+    assert answer.params.get("replace_original") is True  # the verdict takes its place

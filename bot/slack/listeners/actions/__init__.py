@@ -107,7 +107,7 @@ def register(app: App, services: Services) -> None:
                 send(coach.notice(learner, "cancelled"))
                 return
             if intent.action is Action.CHECK and in_dm and channel:
-                with CheckingNotice(services, client, channel, learner.language) as notice:
+                with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
                     answer = coach.handle(learner, intent, source="button")
                 send(answer)
                 notice.clear()

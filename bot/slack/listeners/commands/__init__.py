@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.course.coach import Person
 from bot.course.intents import STAFF_ACTIONS, Action, parse_command
 from bot.slack.delivery import (
+    CheckingNotice,
     Services,
     SlackProfile,
     answering,
@@ -47,6 +48,13 @@ def register(app: App, services: Services) -> None:
                 respond_with(services, respond, coach.help_for(person, intent, locale))
                 return
             learner = coach.learner(person, locale, profile.name)
+            if intent.action is Action.CHECK:
+                notice = CheckingNotice.for_command(services, respond, learner.language)
+                with notice:
+                    answer = coach.handle(learner, intent, source="command")
+                respond_with(services, respond, answer, replace=notice.shown)
+                follow_up(services, client, answer)
+                return
             answer = coach.handle(learner, intent, source="command")
             if intent.action is Action.START:
                 # The journey lives in the direct message with the bot.

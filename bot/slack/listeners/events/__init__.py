@@ -46,7 +46,7 @@ def register(app: App, services: Services) -> None:
             if intent.action in (Action.MENU, Action.SMALL_TALK) and coach.is_new(learner):
                 intent = Intent(Action.START)
             if intent.action is Action.CHECK:
-                with CheckingNotice(services, client, channel, learner.language) as notice:
+                with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
                     answer = coach.handle(learner, intent, source="dm")
                 post(services, client, channel, answer)
                 notice.clear()
