@@ -10,7 +10,17 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack, delivery, journey, memory, report, report_postgresql, targets, watching
+from bench import (
+    ack,
+    delivery,
+    journey,
+    memory,
+    picture,
+    report,
+    report_postgresql,
+    targets,
+    watching,
+)
 
 # In the order: speed (acknowledgements, then messages), GitHub thrift, the staff's
 # report, memory. ``memory`` reads the peaks of the ``ack`` and ``delivery`` runs (and runs
@@ -23,6 +33,7 @@ BENCHMARKS = {
     "report": report.run,
     "report-postgresql": report_postgresql.run,
     "memory": memory.run,
+    "picture": picture.run,
 }
 
 

@@ -117,6 +117,10 @@ HELP: dict[str, str] = {
     "(default 365)",
     "TIMEZONE": "the cohort's time zone, for the digest and to never nudge at night "
     "(default Europe/Paris)",
+    "REVIEW_WAIT_DAYS": "days a pull request may wait for a review before the weekly digest "
+    "lists it for mentors (default 3)",
+    "WHAT_NEXT": "optional links shown with the final congratulations, as 'label|https://url' "
+    "separated by ';' (e.g. 'Good first issues|https://github.com/org/repo/contribute')",
 }
 
 
@@ -155,6 +159,9 @@ class Settings:
     # Set: learners prove their account on GitHub (device flow) with this app's client ID.
     github_oauth_client_id: str | None = None
     require_verified_link: bool = False
+    review_wait_days: int = 3
+    # (label, url) links shown after the course ends; the course file may add its own.
+    what_next: tuple[tuple[str, str], ...] = ()
 
     @property
     def socket_mode(self) -> bool:
@@ -325,6 +332,8 @@ def load_settings(
         github_app_installation_id=installation_id,
         github_oauth_client_id=oauth_client_id,
         require_verified_link=require_verified,
+        review_wait_days=_days(r, "REVIEW_WAIT_DAYS", "3"),
+        what_next=_links(r, "WHAT_NEXT"),
     )
 
 
@@ -393,6 +402,19 @@ def _flag(r: _Reader, name: str, default: str) -> bool:
     if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
         raise _fail(name, f"is {text!r}, neither true nor false")
     return text in ("true", "1", "yes", "on")
+
+
+def _links(r: _Reader, name: str) -> tuple[tuple[str, str], ...]:
+    links = []
+    for part in r.get(name, "").split(";"):
+        if not part.strip():
+            continue
+        label, bar, url = part.rpartition("|")
+        label, url = label.strip(), url.strip()
+        if not bar or not label or not url.startswith(("https://", "http://")) or " " in url:
+            raise _fail(name, f"has {part.strip()!r}, not 'label|https://url'")
+        links.append((label[:80], url[:500]))
+    return tuple(links[:10])
 
 
 def _days(r: _Reader, name: str, default: str, *, most: int = 365) -> int:

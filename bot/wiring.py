@@ -14,10 +14,13 @@ from bot.course.course import DEFAULT_COURSE, Course, load_course
 from bot.course.facts import Site
 from bot.course.glossary import Glossary, load_glossary
 from bot.course.messages import load_messages
+from bot.course.review_coach import ReviewCoach
 from bot.course.staff import StaffDesk
+from bot.course.text import Text
 from bot.github.checks import GitHubChecks
 from bot.github.client import make_github_for
 from bot.github.device_flow import GitHubDeviceFlow
+from bot.github.pulls import GitHubPulls
 from bot.settings import Settings
 from bot.slack.delivery import Services
 from bot.slack.verification import VerificationPoller
@@ -45,6 +48,14 @@ def load_content(settings: Settings) -> tuple[Course, Glossary]:
         glossary_terms=glossary.ids,
     )
     return course, glossary
+
+
+def what_next_links(course: Course, settings: Settings) -> tuple[tuple[Text, str], ...]:
+    """After the course: the course file's links, then the programme's (WHAT_NEXT)."""
+    from_settings = tuple(
+        (Text({"en": label, "fr": label}), url) for label, url in settings.what_next
+    )
+    return course.what_next + from_settings
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Parts:
@@ -79,6 +90,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         retention_days=settings.retention_days,
         verifier=verifier,
         require_verified=settings.require_verified_link,
+        what_next=what_next_links(course, settings),
         **({"clock": clock} if clock else {}),
     )
     site = Site(settings.github_url, settings.practice_repo)
@@ -90,10 +102,25 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         nudge_after=timedelta(days=settings.nudge_after_days),
         timezone=settings.timezone,
         retention=timedelta(days=settings.retention_days),
+        review_wait_days=settings.review_wait_days,
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
     sign_ins = VerificationPoller() if verifier else None
+    reviews = ReviewCoach(
+        course,
+        store,
+        GitHubPulls(github, settings.practice_repo),
+        what_next=what_next_links(course, settings),
+        **({"clock": clock} if clock else {}),
+    )
     services = Services(
-        settings, coach, renderer, desk, staff_views, outbox=store, sign_ins=sign_ins
+        settings,
+        coach,
+        renderer,
+        desk,
+        staff_views,
+        outbox=store,
+        sign_ins=sign_ins,
+        reviews=reviews,
     )
     return Parts(services, store, github)

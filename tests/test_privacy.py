@@ -22,6 +22,7 @@ from tests.rig.conversation import Conversation
 from tests.rig.fake_github import FakeGitHub
 from tests.rig.fake_slack import FakeSlack, dm_channel_id
 from tests.rig.slack_sender import SlackSender
+from tests.slack.test_staff import csv_upload
 
 _private_people = itertools.count(1)
 PRIVACY = Path(__file__).resolve().parents[1] / "PRIVACY.md"
@@ -80,8 +81,7 @@ def test_my_data_is_every_row_about_the_learner(
 ) -> None:
     answer = ada.types("my-data")
     assert "JSON" in answer.text
-    fake_slack.wait_for("files.completeUploadExternal")
-    upload = fake_slack.uploads[-1]
+    upload = csv_upload(fake_slack, suffix=".json")
     assert dm_channel_id(ada.user_id) in (upload.channel, *(upload.channels or []))
     data = json.loads(upload.content)
     engine = create_engine(bot.env["DATABASE_URL"])

@@ -17,11 +17,12 @@ from bot.course import replies as r
 from bot.course.accounts import clean_login, login_problem
 from bot.course.checks import MOVED_BACK, VANISHED_FACTS, CheckResult, Outcome
 from bot.course.course import Course, Step
+from bot.course.feelings import FEELINGS
 from bot.course.glossary import Glossary
 from bot.course.intents import Action, Intent
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.ports import CheckContext, LearnerStore, StepChecker
-from bot.course.text import LANGUAGES, normalize
+from bot.course.text import LANGUAGES, Text, normalize
 from bot.course.verification import (
     EXPIRY_GRACE,
     RETRY_AFTER_TROUBLE,
@@ -89,8 +90,11 @@ class Coach:
         verifier: AccountVerifier | None = None,
         require_verified: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        what_next: tuple[tuple[Text, str], ...] = (),
     ) -> None:
         self.course = course
+        # Links the programme shows after the course (WHAT_NEXT).
+        self.what_next = what_next
         self.glossary = glossary
         self.store = store
         self.checker = checker
@@ -228,6 +232,8 @@ class Coach:
             Action.PRIVACY: self._privacy,
             Action.MY_DATA: self._my_data,
             Action.FORGET_ME: self._forget_me,
+            Action.FEELING: self._feeling,
+            Action.FEELING_COMMENT: self._feeling_comment,
             Action.MENU: self._menu,
             Action.UNKNOWN: self._unknown,
         }
@@ -246,11 +252,14 @@ class Coach:
         returning = not self.is_new(learner)
         if not returning:
             self.store.note(learner.id, learner.current_step, WELCOMED, source)
-        replies: list[r.Reply] = [r.Welcome(returning=returning)]
+        # The plan, then the first action; how to talk to me and the data notice after.
+        replies: list[r.Reply] = [r.Welcome(returning=returning), self._card(learner)]
         if not returning:
-            # Shown once, at the start: what is kept, who sees it, for how long.
-            replies.append(self._privacy_notice())
-        replies.append(self._card(learner))
+            # Shown once, at the start: what is kept, for how long; `privacy` tells the rest.
+            replies += [
+                r.Notice("welcome.tips"),
+                r.Notice("privacy.short", {"days": self.retention_days}),
+            ]
         return r.Answer(learner, tuple(replies), changed=not returning)
 
     def _check(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
@@ -742,9 +751,13 @@ class Coach:
             # Done again (a relink, a second click): show where they really are.
             replies.append(self._card(learner))
         elif learner.finished:
-            replies += [r.Finished(), self._checklist(learner)]
+            replies += [r.FeelingAsk(step), r.Finished()]
+            if self.what_next:
+                replies.append(r.WhatNext(self.what_next))
+            replies += [self._checklist(learner), r.Diagram()]
         else:
-            replies.append(self._card(learner))
+            # The picture shows what just got done and what comes next.
+            replies += [r.FeelingAsk(step), self._card(learner), r.Diagram()]
         return r.Answer(learner, tuple(replies), changed=True)
 
     def _move_back(
@@ -796,7 +809,29 @@ class Coach:
     def _how(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
         if learner.finished:
             return r.Answer(learner, (r.Finished(),))
-        return r.Answer(learner, (r.HowTo(self._current(learner), learner.tool),))
+        return r.Answer(learner, (r.HowTo(self._current(learner), learner.tool), r.Diagram()))
+
+    def _feeling(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        """One click after a step: easy, OK or hard. A second click replaces the first."""
+        step_id, feeling = _pair(intent.argument)
+        if feeling not in FEELINGS:
+            return r.Answer(learner, (r.Menu(),))
+        if not self._known_step(step_id):
+            return r.Answer(learner, (r.Notice("feeling.unknown_step"),))
+        self.store.record_feeling(learner.id, step_id, feeling)
+        return r.Answer(learner, (r.FeelingNoted(self.course.step(step_id), feeling),))
+
+    def _feeling_comment(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
+        step_id, text = _pair(intent.argument)
+        if not self._known_step(step_id):
+            return r.Answer(learner, (r.Notice("feeling.unknown_step"),))
+        if not text.strip():
+            return r.Answer(learner, (r.Notice("feeling.comment_empty"),))
+        self.store.record_feeling(learner.id, step_id, None, text)
+        return r.Answer(learner, (r.Notice("feeling.comment_thanks"),))
+
+    def _known_step(self, step_id: str) -> bool:
+        return any(s.id == step_id for s in self.course.all_steps)
 
     def _stuck(self, learner: Learner, intent: Intent, source: str) -> r.Answer:
         step = self._current(learner)
@@ -943,6 +978,15 @@ def _parse_answer(value: str) -> dict[str, object] | None:
 def _aware(moment: datetime) -> datetime:
     """Databases may hand back naive UTC datetimes."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _pair(argument: str) -> tuple[str, str]:
+    """The JSON ``[step id, value]`` a feeling button or box carries; blanks if malformed."""
+    try:
+        first, second = json.loads(argument)
+    except (ValueError, TypeError):
+        return "", ""
+    return (str(first), str(second)) if isinstance(first, str) else ("", "")
 
 
 def _with(notes: tuple[r.Reply, ...], answer: r.Answer) -> r.Answer:

@@ -57,6 +57,9 @@ class Course:
     all_steps: tuple[Step, ...]
     # Optional steps (the merge) are switched on by staff with REQUIRE_MERGE.
     include_optional: bool = False
+    # After the course: (label, url) links the programme chooses (real repositories, good
+    # first issues), shown with the final congratulations.
+    what_next: tuple[tuple[Text, str], ...] = ()
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -129,7 +132,23 @@ def load_course(
         )
     if all(s.optional for s in steps):
         raise reader.error(root, "at least one step must not be optional")
-    return Course(course_id, title, welcome, finish, tuple(steps), include_optional)
+    what_next = _load_links(reader, root)
+    return Course(course_id, title, welcome, finish, tuple(steps), include_optional, what_next)
+
+
+def _load_links(reader: TextReader, root: Any) -> tuple[tuple[Text, str], ...]:
+    """``what_next``: a list of ``{label: {en, fr}, url: https://…}`` (optional)."""
+    raw = root.get("what_next", [])
+    if not isinstance(raw, list):
+        raise reader.error(root, "'what_next' must be a list of links (label and url)")
+    links = []
+    for item in raw:
+        node = reader.mapping(item, "each link of 'what_next'", root)
+        url = node.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or " " in url:
+            raise reader.error(node, "what_next: each link needs a 'url' starting with https://")
+        links.append((reader.text(node, "label", "what_next", ()), url))
+    return tuple(links)
 
 
 def _load_step(reader: TextReader, raw: Any, glossary_terms: frozenset[str] | None) -> Step:

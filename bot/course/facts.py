@@ -46,5 +46,6 @@ def learner_facts(site: Site, course: Course, learner: Learner | None) -> dict[s
             if login and branch
             else f"{gh}/{site.upstream}/compare"
         ),
-        "pr_url": str(known.get("pr_url") or ""),
+        # Never an empty link: before the number is known, the repository's pull requests.
+        "pr_url": str(known.get("pr_url") or f"{gh}/{site.upstream}/pulls"),
     }

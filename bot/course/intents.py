@@ -31,6 +31,10 @@ class Action(StrEnum):
     NOT_ME = "not_me"
     # An answer or a courtesy ("oui", "merci", "test"): understood, never taken for a login.
     SMALL_TALK = "small_talk"
+    # Buttons only: how a step felt (argument: JSON [step id, feeling]), and the sentence
+    # after it (argument: JSON [step id, text]).
+    FEELING = "feeling"
+    FEELING_COMMENT = "feeling_comment"
     LANG = "lang"
     TOOL = "tool"
     RESTART = "restart"
@@ -167,8 +171,34 @@ _PHRASES: dict[Action, tuple[str, ...]] = {
         "je bloque",
         "help me",
         "aidez moi",
+        # What learners actually type when stuck.
+        "je n y arrive pas",
+        "j y arrive pas",
+        "je n arrive pas",
+        "ca ne marche pas",
+        "ca marche pas",
+        "ca ne fonctionne pas",
+        "it doesn t work",
+        "it does not work",
+        "doesn t work",
+        "not working",
+        "it s not working",
+        "i can t do it",
+        "i can t",
     ),
-    Action.HOW: ("show me how", "how", "how do i do it", "comment", "comment faire", "montre moi"),
+    Action.HOW: (
+        "show me how",
+        "show me",
+        "how",
+        "how do i do it",
+        "comment",
+        "comment faire",
+        "comment on fait",
+        "montre moi",
+        "montre moi comment",
+        "montrez moi",
+        "montrez moi comment",
+    ),
     Action.START: (
         "start",
         "hello",

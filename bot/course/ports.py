@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner, StepEvent, Tool
+from bot.course.review import Followed
 from bot.course.verification import DeviceCode, PendingFlow
 
 
@@ -189,6 +190,12 @@ class LearnerStore(Protocol):
         """Delete the learner and their history (right to erasure)."""
         ...
 
+    def record_feeling(
+        self, learner_id: int, step_id: str, feeling: str | None, comment: str | None = None
+    ) -> None:
+        """How a step felt (easy, ok, hard) and/or one sentence about it."""
+        ...
+
 
 class CohortStore(LearnerStore, Protocol):
     """What the staff's views need on top of one learner's store."""
@@ -204,6 +211,16 @@ class CohortStore(LearnerStore, Protocol):
     def erase_identities(
         self, *, inactive_before: datetime | None = None, cohort: str | None = None
     ) -> int: ...
+
+    def follows(self, cohort: str | None = None) -> dict[int, Followed]:
+        """Each learner's pull request after it was opened (review state)."""
+        ...
+
+    def step_statistics(
+        self, cohort: str | None = None
+    ) -> tuple[dict[int, dict[str, str]], dict[str, dict[str, int]]]:
+        """Feelings per learner and step; per step, how often each diagnosis came up."""
+        ...
 
 
 class WatchStore(Protocol):

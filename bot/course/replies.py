@@ -15,6 +15,7 @@ from bot.course.checks import CheckResult
 from bot.course.course import Step
 from bot.course.glossary import Entry
 from bot.course.learner import Learner, Tool
+from bot.course.text import Text
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,40 @@ class Answer:
     @property
     def language(self) -> str:
         return self.learner.language if self.learner else self.fallback_language
+
+
+@dataclass(frozen=True)
+class ReviewNews(Reply):
+    """Something happened to the learner's pull request (see :mod:`bot.course.review`)."""
+
+    kind: str
+    facts: Mapping[str, Any]
+    tool: Tool
+
+
+@dataclass(frozen=True)
+class Diagram(Reply):
+    """A picture of where the learner is (practice repository, fork, branch, commit, pull
+    request), drawn by the transport: an image in Slack, a file in the console."""
+
+
+@dataclass(frozen=True)
+class FeelingAsk(Reply):
+    """After a step is done: how did it feel? (easy / OK / hard, and a sentence)."""
+
+    step: Step
+
+
+@dataclass(frozen=True)
+class FeelingNoted(Reply):
+    """Thanks for the click, and a box for one optional sentence."""
+
+    step: Step
+    feeling: str
+
+
+@dataclass(frozen=True)
+class WhatNext(Reply):
+    """After the course: the links the programme chose."""
+
+    links: tuple[tuple[Text, str], ...]  # (label in both languages, url)

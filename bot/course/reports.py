@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.course.course import Course, Step
+from bot.course.feelings import StepInsight
 from bot.course.learner import Learner
+from bot.course.review import Followed, waiting_too_long
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,26 @@ class Report:
     finished: int
     lines: tuple[LearnerLine, ...]  # people who need help first (not the erased)
     total: int  # everyone counted, the erased included
+    # After the pull request is open: its state per learner id (see bot/course/review.py).
+    pulls: Mapping[int, Followed] = field(default_factory=dict)
+    # Per step: share of "hard", median time spent, most frequent diagnoses.
+    insights: tuple[StepInsight, ...] = ()
+    # Feelings per learner id and step id (for the CSV).
+    feelings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    review_wait_days: int = 3
+
+    def waiting_for_review(self) -> tuple[LearnerLine, ...]:
+        """People whose pull request waits for a review for more than ``review_wait_days``,
+        the longest wait first."""
+        waiting = [
+            line
+            for line in self.lines
+            if line.learner.id in self.pulls
+            and waiting_too_long(
+                self.pulls[line.learner.id], self.generated_at, self.review_wait_days
+            )
+        ]
+        return tuple(sorted(waiting, key=lambda line: self.pulls[line.learner.id].since))
 
     @property
     def anonymous(self) -> int:
@@ -77,6 +99,10 @@ def build_report(
     now: datetime,
     stuck_after: timedelta,
     cohort: str | None = None,
+    pulls: Mapping[int, Followed] | None = None,
+    insights: tuple[StepInsight, ...] = (),
+    feelings: Mapping[int, Mapping[str, str]] | None = None,
+    review_wait_days: int = 3,
 ) -> Report:
     steps = course.steps
     ids = [s.id for s in steps]
@@ -108,7 +134,19 @@ def build_report(
     finished = sum(1 for line in lines if line.step is None)
     # Erased identities still count in the funnel, never in the list of people.
     named = tuple(line for line in lines if line.learner.erased_at is None)
-    return Report(course, cohort, now, funnel, finished, named, len(lines))
+    return Report(
+        course,
+        cohort,
+        now,
+        funnel,
+        finished,
+        named,
+        len(lines),
+        pulls or {},
+        insights,
+        feelings or {},
+        review_wait_days,
+    )
 
 
 CSV_BASE_HEADER = (
@@ -120,6 +158,8 @@ CSV_BASE_HEADER = (
 )
 # New columns go at the end, so that staff's spreadsheets and scripts keep their places.
 CSV_TAIL_HEADER = ("last_activity", "stuck", "last_diagnosis", "github_verified")
+# After the pull request is open, then how each step felt (easy, ok, hard; empty: skipped).
+CSV_PULL_HEADER = ("pr_state", "pr_state_since", "pr_url")
 
 
 def report_csv(report: Report) -> bytes:
@@ -127,7 +167,15 @@ def report_csv(report: Report) -> bytes:
     steps = report.course.steps
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*CSV_BASE_HEADER, *(f"done_{s.id}" for s in steps), *CSV_TAIL_HEADER])
+    writer.writerow(
+        [
+            *CSV_BASE_HEADER,
+            *(f"done_{s.id}" for s in steps),
+            *CSV_TAIL_HEADER,
+            *CSV_PULL_HEADER,
+            *(f"feeling_{s.id}" for s in steps),
+        ]
+    )
     for line in report.lines:
         learner = line.learner
         writer.writerow(
@@ -142,9 +190,17 @@ def report_csv(report: Report) -> bytes:
                 "yes" if line.stuck else "no",
                 learner.last_diagnosis or "",
                 ("yes" if learner.verified else "no") if learner.github_login else "",
+                *_pull_cells(report.pulls.get(learner.id)),
+                *(report.feelings.get(learner.id, {}).get(s.id, "") for s in steps),
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _pull_cells(followed: Followed | None) -> tuple[str, str, str]:
+    if followed is None:
+        return "", "", ""
+    return followed.state.value, _iso(followed.since), followed.url
 
 
 def _iso(moment: datetime | None) -> str:

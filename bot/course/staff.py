@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.course.course import Course
+from bot.course.feelings import step_insights
 from bot.course.learner import Learner, StepEvent
 from bot.course.ports import CohortStore
 from bot.course.reports import Report, build_report, report_csv
@@ -44,6 +45,7 @@ class StaffDesk:
         nudge_after: timedelta,
         timezone: str,
         retention: timedelta = timedelta(days=365),
+        review_wait_days: int = 3,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.course = course
@@ -52,10 +54,16 @@ class StaffDesk:
         self.nudge_after = nudge_after
         self.zone = ZoneInfo(timezone)
         self.retention = retention
+        self.review_wait_days = review_wait_days
         self.clock = clock
 
     def report(self, cohort: str | None = None) -> Report:
         learners, completions = self.store.snapshot(cohort)
+        feelings, diagnoses = self.store.step_statistics(cohort)
+        started = {learner.id: learner.created_at for learner in learners}
+        insights = step_insights(
+            [s.id for s in self.course.steps], started, completions, feelings, diagnoses
+        )
         return build_report(
             self.course,
             learners,
@@ -63,6 +71,10 @@ class StaffDesk:
             now=self.clock(),
             stuck_after=self.stuck_after,
             cohort=cohort,
+            pulls=self.store.follows(cohort),
+            insights=insights,
+            feelings=feelings,
+            review_wait_days=self.review_wait_days,
         )
 
     def csv(self, cohort: str | None = None) -> bytes:

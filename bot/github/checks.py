@@ -412,7 +412,8 @@ class GitHubChecks:
     def pull_request_merged(self, context: CheckContext) -> CheckResult:
         number = context.facts.get("pr_number")
         if not number:
-            return CheckResult.not_yet("awaiting_review", reviewers="", pr_url="")
+            # The pull request's link, when known, comes from the learner's facts.
+            return CheckResult.not_yet("awaiting_review", reviewers="")
         pull = self._lazy(self.upstream).get_pull(int(number))
         if pull.merged:
             return CheckResult.done_with(

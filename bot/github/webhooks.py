@@ -1,7 +1,8 @@
 """GitHub webhook deliveries: signature, and what a delivery says about our learners.
 
-Only the practice repository's ``fork`` and ``pull_request`` deliveries concern us; each
-names the GitHub accounts whose progress may have moved. Everything else is ignored.
+Only the practice repository's ``fork``, ``pull_request``, ``pull_request_review`` and
+``pull_request_review_comment`` deliveries concern us; each names the GitHub accounts whose
+progress (or pull request) may have moved. Everything else is ignored.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# pull_request actions that can move a learner (opened, drafts made ready, merges…).
-PULL_REQUEST_ACTIONS = frozenset({"opened", "reopened", "ready_for_review", "closed", "edited"})
+# pull_request actions that can move a learner (opened, drafts made ready, merges…) or
+# change what their review coaching says (a new commit: synchronize).
+PULL_REQUEST_ACTIONS = frozenset(
+    {"opened", "reopened", "ready_for_review", "closed", "edited", "synchronize"}
+)
+# Reviews: submitted (approved, changes requested, commented) and dismissed; inline comments.
+REVIEW_EVENTS = {
+    "pull_request_review": frozenset({"submitted", "dismissed", "edited"}),
+    "pull_request_review_comment": frozenset({"created", "edited"}),
+}
 
 
 class MalformedDelivery(ValueError):
@@ -30,6 +39,8 @@ class Delivery:
     # A fork event: the new fork (``owner/name``); its ``sender`` is who made it, also when
     # it was made under an organisation (whose memberships GitHub may keep private).
     fork: str | None = None
+    # The pull request concerned, if any: its review state is looked at again.
+    pr_number: int | None = None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -63,10 +74,13 @@ def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
             _ids(_get(owner, "id"), _get(sender, "id")),
             fork if isinstance(fork, str) else None,
         )
-    if event == "pull_request" and action in PULL_REQUEST_ACTIONS:
+    if (event == "pull_request" and action in PULL_REQUEST_ACTIONS) or (
+        action in REVIEW_EVENTS.get(event, ())
+    ):
         pull = payload.get("pull_request")
         if not isinstance(pull, dict):
-            raise MalformedDelivery("pull_request event without a pull_request")
+            raise MalformedDelivery(f"{event} event without a pull_request")
+        number = pull.get("number")
         return Delivery(
             event,
             action,
@@ -80,6 +94,7 @@ def parse_delivery(event: str, body: bytes, upstream: str) -> Delivery | None:
                 _get(pull, "head", "user", "id"),
                 _get(pull, "user", "id"),
             ),
+            pr_number=number if isinstance(number, int) and not isinstance(number, bool) else None,
         )
     return None
 

@@ -6,6 +6,7 @@ very same :class:`~bot.course.coach.Coach` as Slack does, against the configured
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -16,7 +17,7 @@ from typing import TextIO
 
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_command, parse_message
-from bot.course.replies import AccountCard
+from bot.course.replies import AccountCard, Answer, Diagram
 from bot.settings import Settings
 from bot.storage.database import migrate
 from bot.wiring import build
@@ -59,7 +60,19 @@ def run_console(
             return "(vérifier · comment · bloqué · aide · c'est quoi un fork ? · quitter)"
         return "(check · how · stuck · help · what is a fork? · quit)"
 
-    show(renderer.answer(coach.handle(learner, Intent(Action.START), "console")).text)
+    pictures = Path(tempfile.mkdtemp(prefix="prcoach-pictures-"))
+
+    def show_answer(answer: Answer) -> None:
+        show(renderer.answer(answer).text)
+        if answer.learner is not None and any(isinstance(r, Diagram) for r in answer.replies):
+            # The picture Slack would show: a file to open, with its description.
+            picture = renderer.picture(coach.learner(person), answer.learner.language)
+            path = pictures / f"where-you-are-{next(counter)}.png"
+            path.write_bytes(picture.png)
+            show(f"[{picture.title}: {path}]\n[{picture.alt_text}]")
+
+    counter = itertools.count(1)
+    show_answer(coach.handle(learner, Intent(Action.START), "console"))
     show(prompt_hint())
     read: Callable[[], str] = stdin.readline
     # "Is this you?" waiting for a typed yes or no (there are no buttons here).
@@ -83,7 +96,7 @@ def run_console(
             answered = Action.THAT_IS_ME if intent.argument == "yes" else Action.NOT_ME
             intent = Intent(answered, question)
         answer = coach.handle(learner, intent, "console")
-        show(renderer.answer(answer).text)
+        show_answer(answer)
         cards = [reply for reply in answer.replies if isinstance(reply, AccountCard)]
         question = None
         if cards:

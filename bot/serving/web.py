@@ -19,6 +19,7 @@ from bot.serving.wsgi import WSGIApp, make_wsgi_app
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.progress import announce_for_logins
+from bot.slack.reviews import follow_and_announce, learners_for
 from bot.wiring import build
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,21 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
     slack_app = build_app(parts.services, parts.store.claim_delivery)
 
     def act(delivery: Delivery) -> None:
-        # A fork's sender made it: under an organisation, the fork check names it.
-        hints = {"fork_hint": delivery.fork} if delivery.fork else None
-        announce_for_logins(
-            parts.services,
-            slack_app.client,
-            delivery.logins,
-            "webhook",
-            delivery.user_ids,
-            hints=hints,
-        )
+        if delivery.event in ("fork", "pull_request"):
+            # A fork's sender made it: under an organisation, the fork check names it.
+            hints = {"fork_hint": delivery.fork} if delivery.fork else None
+            announce_for_logins(
+                parts.services,
+                slack_app.client,
+                delivery.logins,
+                "webhook",
+                delivery.user_ids,
+                hints=hints,
+            )
+        if delivery.pr_number is not None:
+            # After the check: a pull request just recorded as opened is followed from now.
+            learners = learners_for(parts.services, delivery.logins, delivery.user_ids)
+            follow_and_announce(parts.services, slack_app.client, learners, "webhook")
 
     webhook = GitHubWebhook(
         settings.github_webhook_secret.reveal(),

@@ -32,6 +32,7 @@ from bot.settings import HELP, Settings
 from bot.slack.app import check_token, make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
 from bot.slack.progress import run_outbox_job, run_watch_job
+from bot.slack.reviews import run_review_job
 from bot.slack.verification import run_device_flow_job
 from bot.storage.database import migrate
 from bot.wiring import Parts, build
@@ -224,6 +225,25 @@ def add_jobs(
                 stats.unchanged,
                 stats.moved,
             )
+
+    def reviews(due: datetime | None = None) -> None:
+        # Open pull requests: reviews, new commits, merges (without a webhook, or one missed).
+        stats = run_review_job(services, client, prober, store, due or datetime.now(UTC))
+        if stats.looked:
+            log.info(
+                "pull request checks: %d looked, %d unchanged (free), %d learners told",
+                stats.looked,
+                stats.unchanged,
+                stats.told,
+            )
+
+    scheduler.add_job(
+        reviews,
+        IntervalTrigger(seconds=WATCH_EVERY_SECONDS, timezone=settings.timezone),
+        id="reviews",
+        name="pull request checks",
+        misfire_grace_time=WATCH_EVERY_SECONDS,
+    )
 
     def housekeeping(due: datetime | None = None) -> None:
         now = datetime.now(UTC)

@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.course.coach import Coach, Person
 from bot.course.learner import Learner
-from bot.course.replies import Answer, Notice
+from bot.course.replies import Answer, Diagram, Notice
+from bot.course.review_coach import ReviewCoach
 from bot.course.staff import StaffDesk
 from bot.settings import Settings
 from bot.slack.views.render import Message, Renderer
@@ -62,6 +63,8 @@ class Services:
     outbox: Outbox
     # Set when learners sign in on GitHub to prove their account (GITHUB_OAUTH_CLIENT_ID).
     sign_ins: SignInWatcher | None = None
+    # Coaching after the pull request is open (review, merge): see bot/slack/reviews.py.
+    reviews: ReviewCoach | None = None
 
 
 class SlackProfile:
@@ -170,6 +173,8 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
             filename=out.filename,
             title=services.renderer.messages(out.title_key, answer.language),
         )
+    if answer.learner is not None and any(isinstance(x, Diagram) for x in answer.replies):
+        send_picture(services, client, answer.learner)
     for note in answer.staff_notes:
         if settings.staff_channel:
             message = services.renderer.reply(note, settings.default_language, None)
@@ -190,6 +195,33 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
                 log.error("could not alert the staff channel: %s", error.response.get("error"))
     if answer.changed and answer.learner is not None:
         publish_home(services, client, answer.learner)
+
+
+def send_picture(services: Services, client: WebClient, learner: Learner) -> None:
+    """The picture of where the learner is, as an image in their DM (files upload v2: Slack
+    shows an uploaded PNG inline, with its alternative text for screen readers).
+
+    The words came first and stand on their own: a failed upload is logged, not retried.
+    """
+    fresh = services.coach.store.find_id(learner.id) or learner
+    try:
+        picture = services.renderer.picture(fresh, fresh.language)
+        client.files_upload_v2(
+            channel=fresh.dm_channel or open_dm(client, fresh.slack_user_id),
+            content=picture.png,
+            filename=picture.filename,
+            title=picture.title,
+            alt_txt=picture.alt_text,
+        )
+    except SlackApiError as error:
+        log.warning(
+            "could not show learner %s their picture: %s", learner.id, error.response.get("error")
+        )
+    except (SlackClientError, OSError) as error:
+        log.warning("could not show learner %s their picture: %s", learner.id, error)
+    except Exception:
+        # The answer in words is already posted: the picture is a bonus, never a failure.
+        log.exception("could not draw learner %s their picture", learner.id)
 
 
 def publish_home(

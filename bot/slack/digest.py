@@ -59,14 +59,23 @@ def digest_message(services: Services, report: Report, now: datetime, lang: str)
             lang,
         ),
     )
+    waiting_text = m(
+        "digest.waiting",
+        lang,
+        days=report.review_wait_days,
+        people=_people(services, views.waiting_people(report, lang), MAX_STUCK, lang),
+    )
+    steps_text = f"*{m('report.steps_title', lang)}*\n{views.insights(report, lang)}"
     blocks: list[dict[str, Any]] = [
         header(title),
         context(summary),
         section(funnel),
         section(finished_text),
         section(stuck_text),
+        section(waiting_text),
+        section(steps_text),
     ]
-    text = "\n".join((title, summary, funnel, finished_text, stuck_text))
+    text = "\n".join((title, summary, funnel, finished_text, stuck_text, waiting_text, steps_text))
     if len(text) > TEXT_LIMIT:
         text = text[: TEXT_LIMIT - 1] + "…"
     return Message(text, blocks)

@@ -153,3 +153,48 @@ class DeviceFlowRow(Base):
     expires_at: Mapped[datetime]
     next_poll_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PullFollowRow(Base):
+    """The learner's pull request after it was opened: its review state, as last seen.
+
+    One row per learner (their latest pull request). ``revision`` makes each update a
+    compare-and-set, so a webhook and the background checks never announce the same news
+    twice.
+    """
+
+    __tablename__ = "pull_follows"
+
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(300))
+    # waiting, changes_requested, approved, merged, closed (bot/course/review.py)
+    state: Mapped[str] = mapped_column(String(24))
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    last_review_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    conflicts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reviewer: Mapped[str | None] = mapped_column(String(39))
+    next_look_at: Mapped[datetime | None] = mapped_column(index=True)
+    etag: Mapped[str | None] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StepFeelingRow(Base):
+    """How a step felt to the learner (easy, ok, hard), and an optional sentence."""
+
+    __tablename__ = "step_feelings"
+    __table_args__ = (UniqueConstraint("learner_id", "step_id", name="uq_feeling_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), index=True
+    )
+    step_id: Mapped[str] = mapped_column(String(64))
+    feeling: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,7 @@ from bot.storage.models import (
     StepEventRow,
     utcnow,
 )
+from bot.storage.review_store import ReviewQueries
 
 RETRY_FIRST = timedelta(minutes=1)
 
@@ -115,7 +116,7 @@ def _account(row: LearnerRow) -> dict[str, Any]:
     }
 
 
-class SqlLearnerStore:
+class SqlLearnerStore(ReviewQueries):
     """Learners and their history. Every method is one short transaction."""
 
     def __init__(
@@ -282,6 +283,14 @@ class SqlLearnerStore:
                         row.verified = verified
                 if result.learned:
                     row.facts = {**(row.facts or {}), **result.learned}
+                if result.done and isinstance(result.learned.get("pr_number"), int):
+                    # An open pull request is followed through its review to the merge.
+                    self.follow(
+                        session,
+                        learner_id,
+                        result.learned["pr_number"],
+                        str(result.learned.get("pr_url") or ""),
+                    )
                 if result.done and row.current_step == step_id and row.finished_at is None:
                     if advance_to is None:
                         row.finished_at = now
@@ -745,12 +754,18 @@ class SqlLearnerStore:
                 if flow
                 else []
             )
-            return {"learner": learner, "step_events": events, "device_flows": flows}
+            return {
+                "learner": learner,
+                "step_events": events,
+                "device_flows": flows,
+                **self._review_rows(session, learner_id),
+            }
 
     def forget(self, learner_id: int) -> None:
         """Delete the learner and their whole history."""
         with self._transaction() as session:
             session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
+            self._forget_review_rows(session, [learner_id], keep_feelings=False)
             session.execute(delete(StepEventRow).where(StepEventRow.learner_id == learner_id))
             session.execute(delete(LearnerRow).where(LearnerRow.id == learner_id))
 
@@ -793,6 +808,7 @@ class SqlLearnerStore:
                 .execution_options(synchronize_session=False)
             )
             session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id.in_(ids)))
+            self._forget_review_rows(session, ids, keep_feelings=True)
             return len(ids)
 
     def count_cohort(self, cohort: str) -> int:

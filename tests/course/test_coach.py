@@ -52,8 +52,12 @@ def say(
     return coach.handle(coach.learner(ADA), Intent(Action.THAT_IS_ME, value), "test")
 
 
+# Asked after every step done, beside the answer proper (tested on their own).
+EXTRAS = (r.FeelingAsk, r.Diagram)
+
+
 def kinds(answer: r.Answer) -> list[type[r.Reply]]:
-    return [type(reply) for reply in answer.replies]
+    return [type(reply) for reply in answer.replies if not isinstance(reply, EXTRAS)]
 
 
 def now(coach: Coach) -> Learner:

@@ -170,3 +170,23 @@ def test_parsed_intents_are_never_confirmed() -> None:
     assert not parse_message("restart").confirmed
     assert not parse_command("restart").confirmed
     assert not parse_command("link ada").confirmed
+
+
+@pytest.mark.parametrize(
+    ("typed", "action"),
+    [
+        ("je n'y arrive pas", Action.STUCK),
+        ("Je n’y arrive pas…", Action.STUCK),
+        ("ça ne marche pas", Action.STUCK),
+        ("Ça marche pas !", Action.STUCK),
+        ("help me", Action.STUCK),
+        ("it doesn't work", Action.STUCK),
+        ("It doesn’t work!", Action.STUCK),
+        ("Montrez-moi comment", Action.HOW),
+        ("montre-moi comment", Action.HOW),
+    ],
+)
+def test_what_learners_actually_type_when_stuck(typed: str, action: Action) -> None:
+    assert parse_message(typed) == Intent(action)
+    # Even at the link step, a sentence is never taken for a login.
+    assert parse_message(typed, expecting_login=True) == Intent(action)

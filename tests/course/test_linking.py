@@ -90,8 +90,12 @@ def confirm(coach: Coach, answer: r.Answer, person: Person = ADA) -> r.Answer:
     return coach.handle(coach.learner(person), Intent(Action.THAT_IS_ME, value), "test")
 
 
+# Asked after every step done, beside the answer proper (tested on their own).
+EXTRAS = (r.FeelingAsk, r.Diagram)
+
+
 def kinds(answer: r.Answer) -> list[type[r.Reply]]:
-    return [type(reply) for reply in answer.replies]
+    return [type(reply) for reply in answer.replies if not isinstance(reply, EXTRAS)]
 
 
 def keys(answer: r.Answer) -> list[str]:

@@ -97,6 +97,24 @@ class Conversation:
         assert "prcoach_that_is_me" in str(question.blocks), question.text
         return self.clicks("prcoach_that_is_me", on=question)
 
+    def enters(self, action_id: str, text: str) -> Message:
+        """Types ``text`` in the box ``action_id`` of the latest message carrying it, then Enter."""
+        message = self.last_with_button(action_id)
+        payload_message: dict[str, Any] = {
+            "type": "message",
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "user": self.slack.bot_user_id,
+            "bot_id": self.slack.bot_id,
+        }
+        return self._exchange(
+            lambda: self.slack.text_input(
+                action_id, text, user_id=self.user_id, channel_id=self.dm, message=payload_message
+            ),
+            lambda m: m.channel == self.dm or m.via == "response_url",
+        )
+
     def last_with_button(self, action_id: str) -> Message:
         for message in reversed(self.fake.messages()):
             if action_id in str(message.blocks):

@@ -223,10 +223,44 @@ class Pull:
     merged_by: str | None = None
     merge_commit_sha: str | None = None
     closed_at: datetime | None = None
+    # Issue 16: after a push GitHub recomputes mergeability in the background; the single
+    # pull request answers ``mergeable: null`` ("unknown") once, then the value again.
+    mergeable_pending: bool = False
 
     @property
     def head_label(self) -> str:
         return f"{self.head_owner}:{self.head_ref}"
+
+
+# ---------------------------------------------------------- reviews (issue 16)
+
+
+@dataclass
+class Review:
+    """A submitted pull request review (APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED)."""
+
+    id: int
+    pull_id: int
+    user: str
+    state: str
+    body: str
+    commit_id: str
+    submitted_at: datetime
+
+
+@dataclass
+class ReviewComment:
+    """An inline comment on a pull request's diff, part of a review."""
+
+    id: int
+    review_id: int
+    pull_id: int
+    user: str
+    body: str
+    path: str
+    line: int
+    commit_id: str
+    created_at: datetime
 
 
 @dataclass
@@ -297,7 +331,14 @@ def _is_binary(content: str | None) -> bool:
     return content is not None and "\0" in content[:8000]
 
 
-_ID_STARTS = {"user": 1001, "org": 9001, "repo": 500001, "pull": 7000001}  # like GitHub: per kind
+_ID_STARTS = {  # like GitHub: per kind
+    "user": 1001,
+    "org": 9001,
+    "repo": 500001,
+    "pull": 7000001,
+    "review": 80000001,
+    "review_comment": 90000001,
+}
 
 
 class World:
@@ -322,6 +363,8 @@ class World:
         self.repos: dict[int, Repo] = {}
         self.commits: dict[str, Commit] = {}
         self.pulls: list[Pull] = []
+        self.reviews: list[Review] = []  # issue 16: reviews and their inline comments
+        self.review_comments: list[ReviewComment] = []
         self.redirects: dict[str, int] = {}  # lower-case old full name -> repo id
         self._seq = itertools.count(1)
 
@@ -664,7 +707,8 @@ class World:
     @_locked
     def set_mergeable(self, full_name: str, number: int, mergeable: bool | None) -> None:
         """``False`` simulates conflicts; ``None`` means GitHub has not computed it yet."""
-        self._pull(full_name, number).mergeable = mergeable
+        pull = self._pull(full_name, number)
+        pull.mergeable, pull.mergeable_pending = mergeable, False
 
     @_locked
     def merge_pull(self, full_name: str, number: int, *, by: str | None = None) -> str:
@@ -700,6 +744,89 @@ class World:
         pull.merged_by, pull.merge_commit_sha, pull.updated_at = merger.login, merge.sha, now
         self._move_branch(repo, pull.base_ref, merge.sha)  # moves the other open pulls' base
         return merge.sha
+
+    # -------------------------------------------- reviews (issue 16: after the PR is open)
+
+    @_locked
+    def review_pull(
+        self,
+        full_name: str,
+        number: int,
+        *,
+        by: str,
+        state: str,
+        body: str = "",
+        comments: Iterable[tuple[str, int, str]] = (),
+    ) -> int:
+        """Submit a review as ``by``: ``state`` is APPROVE, REQUEST_CHANGES or COMMENT (the
+        events of GitHub's "create a review"); ``comments`` are (path, line, body) inline
+        comments. Returns the review's id. Like GitHub: the author cannot approve or request
+        changes on their own pull request, and those two need an open one; a review
+        updates the pull request's ``updated_at``."""
+        pull = self._pull(full_name, number)
+        reviewer = self._user(by)
+        states = {
+            "APPROVE": "APPROVED",
+            "REQUEST_CHANGES": "CHANGES_REQUESTED",
+            "COMMENT": "COMMENTED",
+        }
+        if state not in states:
+            raise ValueError(f"unknown review event {state!r}")
+        if state != "COMMENT" and reviewer.login.lower() == pull.user.lower():
+            raise ValueError("Can not approve or request changes on your own pull request")
+        if state == "REQUEST_CHANGES" and not body:
+            raise ValueError("a review requesting changes needs a body (GitHub answers 422)")
+        if pull.state != "open" and state != "COMMENT":
+            raise ValueError("the pull request is closed")
+        now = self.clock()
+        review = Review(
+            next(self._ids["review"]),
+            pull.id,
+            reviewer.login,
+            states[state],
+            body,
+            pull.head_sha,
+            now,
+        )
+        self.reviews.append(review)
+        for path, line, text in comments:
+            self.review_comments.append(
+                ReviewComment(
+                    next(self._ids["review_comment"]),
+                    review.id,
+                    pull.id,
+                    reviewer.login,
+                    text,
+                    path,
+                    line,
+                    pull.head_sha,
+                    now,
+                )
+            )
+        pull.updated_at = now
+        return review.id
+
+    @_locked
+    def comment_on_diff(
+        self, full_name: str, number: int, *, by: str, path: str, line: int, body: str
+    ) -> int:
+        """A single inline comment (GitHub wraps it in a COMMENTED review, as here)."""
+        return self.review_pull(
+            full_name, number, by=by, state="COMMENT", comments=[(path, line, body)]
+        )
+
+    @_locked
+    def dismiss_review(self, review_id: int) -> None:
+        review = next(r for r in self.reviews if r.id == review_id)
+        review.state = "DISMISSED"
+
+    @_locked
+    def reviews_of(self, pull: Pull) -> list[Review]:
+        return [r for r in self.reviews if r.pull_id == pull.id]
+
+    @_locked
+    def review_comments_of(self, pull: Pull) -> list[ReviewComment]:
+        return [c for c in self.review_comments if c.pull_id == pull.id]
 
     # ---------------------------------------------------------------- lookups
 
@@ -894,6 +1021,7 @@ class World:
                 continue
             if pull.head_repo_id == repo.id and pull.head_ref == branch:
                 pull.head_sha, pull.updated_at = sha, now
+                pull.mergeable_pending = True  # issue 16: GitHub recomputes it
             if pull.repo_id == repo.id and pull.base_ref == branch:
                 pull.base_sha = sha
 
@@ -1355,12 +1483,14 @@ class Renderer:
         return {
             **body,
             "merged": pull.merged,
-            "mergeable": pull.mergeable if is_open else None,
-            "rebaseable": pull.mergeable if is_open else None,
-            "mergeable_state": self._mergeable_state(pull) if is_open else "unknown",
+            "mergeable": pull.mergeable if is_open and not pull.mergeable_pending else None,
+            "rebaseable": pull.mergeable if is_open and not pull.mergeable_pending else None,
+            "mergeable_state": self._mergeable_state(pull)
+            if is_open and not pull.mergeable_pending
+            else "unknown",
             "merged_by": self.simple_user(merged_by) if merged_by else None,
             "comments": 0,
-            "review_comments": 0,
+            "review_comments": len(self.world.review_comments_of(pull)),
             "maintainer_can_modify": head_repo is not None and head_repo.id != repo.id,
             "commits": len(comparison.ahead),
             "additions": sum(f.additions for f in comparison.files),
@@ -1394,6 +1524,73 @@ class Renderer:
         return "FIRST_TIME_CONTRIBUTOR"
 
     # ------------------------------------------------------------ GitHub Apps
+
+    # -------------------------------------------- reviews (issue 16: after the PR is open)
+
+    def review(self, review: Review) -> Json:
+        pull = next(p for p in self.world.pulls if p.id == review.pull_id)
+        repo = self.world.repos[pull.repo_id]
+        html = f"{HTML_URL}/{repo.full_name}/pull/{pull.number}#pullrequestreview-{review.id}"
+        pull_url = f"{self.api}/repos/{repo.full_name}/pulls/{pull.number}"
+        return {
+            "id": review.id,
+            "node_id": _node_id("PullRequestReview", review.id),
+            "user": self.simple_user(self._account(review.user)),
+            "body": review.body,
+            "state": review.state,
+            "html_url": html,
+            "pull_request_url": pull_url,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+            "submitted_at": _iso(review.submitted_at),
+            "commit_id": review.commit_id,
+            "author_association": self._review_association(review.user, repo),
+        }
+
+    def review_comment(self, comment: ReviewComment) -> Json:
+        pull = next(p for p in self.world.pulls if p.id == comment.pull_id)
+        repo = self.world.repos[pull.repo_id]
+        api = f"{self.api}/repos/{repo.full_name}/pulls"
+        url = f"{api}/comments/{comment.id}"
+        html = f"{HTML_URL}/{repo.full_name}/pull/{pull.number}#discussion_r{comment.id}"
+        return {
+            "url": url,
+            "pull_request_review_id": comment.review_id,
+            "id": comment.id,
+            "node_id": _node_id("PullRequestReviewComment", comment.id),
+            "diff_hunk": f"@@ -0,0 +1,{comment.line} @@",
+            "path": comment.path,
+            "position": comment.line,
+            "original_position": comment.line,
+            "commit_id": comment.commit_id,
+            "original_commit_id": comment.commit_id,
+            "user": self.simple_user(self._account(comment.user)),
+            "body": comment.body,
+            "created_at": _iso(comment.created_at),
+            "updated_at": _iso(comment.created_at),
+            "html_url": html,
+            "pull_request_url": f"{api}/{pull.number}",
+            "author_association": self._review_association(comment.user, repo),
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "pull_request": {"href": f"{api}/{pull.number}"},
+            },
+            "start_line": None,
+            "original_start_line": None,
+            "start_side": None,
+            "line": comment.line,
+            "original_line": comment.line,
+            "side": "RIGHT",
+        }
+
+    def _review_association(self, login: str, repo: Repo) -> str:
+        if repo.owner.lower() == login.lower():
+            return "OWNER"
+        owner = self._account(repo.owner)
+        if owner.is_org and login.lower() in (m.lower() for m in owner.members):
+            return "MEMBER"
+        permission = self.world.permission(repo, login)
+        return "COLLABORATOR" if permission in ("push", "maintain", "admin") else "NONE"
 
     def installation(self, installation: AppInstallation, app_slug: str) -> Json:
         """``GET /repos/{owner}/{repo}/installation`` and ``GET /app/installations/{id}``."""
@@ -1690,6 +1887,9 @@ class FakeGitHub:
         ("GET", _REPO + r"/compare/(?P<basehead>.+)", "compare"),
         ("GET", _REPO + r"/pulls", "list_pulls"),
         ("GET", _REPO + r"/pulls/(?P<number>[0-9]+)", "get_pull"),
+        ("GET", _REPO + r"/pulls/(?P<number>[0-9]+)/reviews", "list_reviews"),  # issue 16
+        ("GET", _REPO + r"/pulls/(?P<number>[0-9]+)/comments", "list_review_comments"),
+        ("GET", _REPO + r"/pulls/(?P<number>[0-9]+)/files", "list_pull_files"),
         ("GET", _REPO + r"/contents(?:/(?P<path>.*))?", "get_contents"),
         ("GET", _REPO + r"/installation", "get_repo_installation"),
         ("GET", _INSTALLATION, "get_app_installation"),
@@ -2696,7 +2896,55 @@ class FakeGitHub:
         pull = self.world.find_pull(self._repo(request, owner, repo), int(number))
         if pull is None:
             raise _not_found()
-        return _Response(200, self._render().pull(pull))
+        body = self._render().pull(pull)
+        pull.mergeable_pending = False  # computed by the next request (issue 16)
+        return _Response(200, body)
+
+    # ------------------------------------ endpoints: reviews (issue 16: after the PR is open)
+
+    def _list_reviews(self, request: _Request, owner: str, repo: str, number: str) -> _Response:
+        found = self._repo(request, owner, repo)
+        pull = self.world.find_pull(found, int(number))
+        if pull is None:
+            raise _not_found()
+        reviews = sorted(self.world.reviews_of(pull), key=lambda r: r.id)  # oldest first
+        page, headers, _ = self._paginate(
+            request, reviews, link_path=f"/repositories/{found.id}/pulls/{number}/reviews"
+        )
+        render = self._render()
+        return _Response(200, [render.review(r) for r in page], headers)
+
+    def _list_pull_files(self, request: _Request, owner: str, repo: str, number: str) -> _Response:
+        """The files the pull request changes (base...head, as on its *Files changed* tab)."""
+        found = self._repo(request, owner, repo)
+        pull = self.world.find_pull(found, int(number))
+        if pull is None:
+            raise _not_found()
+        comparison = self.world.compare(
+            self.world.commits[pull.base_sha], self.world.commits[pull.head_sha]
+        )
+        head_repo = self.world.repos.get(pull.head_repo_id) if pull.head_repo_id else None
+        files, headers, _ = self._paginate(
+            request, comparison.files, link_path=f"/repositories/{found.id}/pulls/{number}/files"
+        )
+        render = self._render()
+        return _Response(
+            200, [render.file_change(f, head_repo or found, pull.head_sha) for f in files], headers
+        )
+
+    def _list_review_comments(
+        self, request: _Request, owner: str, repo: str, number: str
+    ) -> _Response:
+        found = self._repo(request, owner, repo)
+        pull = self.world.find_pull(found, int(number))
+        if pull is None:
+            raise _not_found()
+        comments = sorted(self.world.review_comments_of(pull), key=lambda c: c.id)
+        page, headers, _ = self._paginate(
+            request, comments, link_path=f"/repositories/{found.id}/pulls/{number}/comments"
+        )
+        render = self._render()
+        return _Response(200, [render.review_comment(c) for c in page], headers)
 
 
 def _positive_int(value: str | None, default: int) -> int:

@@ -107,3 +107,54 @@ def fork_payload(upstream: str, owner: str, sender: str | None = None) -> dict[s
         "repository": repository(upstream),
         "sender": account(sender or owner),
     }
+
+
+def review_payload(
+    upstream: str,
+    head_owner: str,
+    branch: str,
+    number: int = 1,
+    *,
+    reviewer: str = "mentor",
+    state: str = "changes_requested",
+    body: str = "",
+    action: str = "submitted",
+) -> dict[str, Any]:
+    """``pull_request_review`` (GitHub writes the review's state in lower case here)."""
+    base = pull_request_payload("opened", upstream, head_owner, branch, number)
+    return {
+        "action": action,
+        "review": {
+            "id": 80,
+            "user": account(reviewer, 2),
+            "body": body or None,
+            "state": state,
+            "html_url": f"https://github.com/{upstream}/pull/{number}#pullrequestreview-80",
+            "commit_id": "0" * 40,
+            "submitted_at": "2026-12-05T10:00:00Z",
+            "author_association": "MEMBER",
+        },
+        "pull_request": base["pull_request"],
+        "repository": base["repository"],
+        "sender": account(reviewer, 2),
+    }
+
+
+def review_comment_payload(
+    upstream: str, head_owner: str, branch: str, number: int = 1, *, reviewer: str = "mentor"
+) -> dict[str, Any]:
+    """``pull_request_review_comment`` created: one inline comment."""
+    base = pull_request_payload("opened", upstream, head_owner, branch, number)
+    return {
+        "action": "created",
+        "comment": {
+            "id": 10,
+            "pull_request_review_id": 80,
+            "path": "participants/x.md",
+            "body": "A comment",
+            "user": account(reviewer, 2),
+        },
+        "pull_request": base["pull_request"],
+        "repository": base["repository"],
+        "sender": account(reviewer, 2),
+    }

@@ -393,6 +393,41 @@ class SlackSender:
         )
         return self.interactivity(payload)
 
+    def text_input(
+        self,
+        action_id: str,
+        text: str,
+        user_id: str = "U1",
+        channel_id: str | None = None,
+        *,
+        message: dict[str, Any],
+    ) -> requests.Response:
+        """Enter pressed in a message's ``plain_text_input`` whose input block has
+        ``dispatch_action``: Slack sends ``block_actions`` with the typed value (and the
+        same value in ``state``)."""
+        block_id = next(
+            block.get("block_id")
+            for block in message.get("blocks") or []
+            if block.get("type") == "input"
+            and (block.get("element") or {}).get("action_id") == action_id
+        )
+        payload = self.action_payload(
+            action_id, None, user_id, channel_id, block_id=block_id, message=message
+        )
+        payload["actions"] = [
+            {
+                "type": "plain_text_input",
+                "block_id": block_id,
+                "action_id": action_id,
+                "value": text,
+                "action_ts": _slack_ts(),
+            }
+        ]
+        payload["state"] = {
+            "values": {block_id: {action_id: {"type": "plain_text_input", "value": text}}}
+        }
+        return self.interactivity(payload)
+
     # ---- ids ------------------------------------------------------------------------------------
 
     def new_trigger_id(self) -> str:

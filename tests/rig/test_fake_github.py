@@ -556,13 +556,10 @@ SCHEMAS = "github/rest-api-openapi-subset.deref.json"
 RAW_SCHEMAS = "github/rest-api-openapi-subset.json"
 NOT_SERVED = {
     "GET /search/issues",  # the fake has no search
-    # In the reference since it grew (review coaching, memberships); not served by the fake.
+    # In the reference since it grew (memberships); not served by the fake.
     "GET /orgs/{org}/members/{username}",
     "GET /orgs/{org}/public_members/{username}",
     "GET /repos/{owner}/{repo}/git/ref/{ref}",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
     "GET /user/orgs",
     # Served as an alias of /users/{login} (the account's id in the path): same answer.
     "GET /user/{account_id}",
@@ -687,6 +684,19 @@ class Case:
         return f"{self.status} {self.path}{f' ({self.note})' if self.note else ''}"
 
 
+def _reviewed(fake: FakeGitHub) -> None:
+    """Grace (a member of eig) asks for a change, with a suggestion, then approves."""
+    fake.world.review_pull(
+        "eig/practice",
+        1,
+        by="grace",
+        state="REQUEST_CHANGES",
+        body="Nice! One thing to fix.",
+        comments=[("participants/ada.md", 1, "```suggestion\nHello, I'm Ada\n```")],
+    )
+    fake.world.review_pull("eig/practice", 1, by="grace", state="APPROVE")
+
+
 CASES = [
     Case("GET /user", 200, "/user"),
     Case("GET /user", 401, "/user", auth=False),
@@ -774,6 +784,23 @@ CASES = [
         note="merged",
     ),
     Case("GET /repos/{owner}/{repo}/pulls/{pull_number}", 404, "/repos/eig/practice/pulls/9"),
+    Case(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+        200,
+        "/repos/eig/practice/pulls/1/files",
+    ),
+    Case(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        200,
+        "/repos/eig/practice/pulls/1/reviews",
+        prepare=lambda fake: _reviewed(fake),
+    ),
+    Case(
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+        200,
+        "/repos/eig/practice/pulls/1/comments",
+        prepare=lambda fake: _reviewed(fake),
+    ),
     Case(
         "GET /repos/{owner}/{repo}/contents/{path}",
         200,
@@ -1326,3 +1353,51 @@ def test_nonsense_answers_are_200_with_what_was_asked(fake: FakeGitHub) -> None:
     assert answer.headers["Content-Type"].startswith("text/html")
     assert answer.text.startswith("<!DOCTYPE html>")
     assert call(fake, "/users/eig").json()["login"] == "eig"  # once only
+
+
+# =============================================================================== reviews
+# (issue 16: after the pull request is open)
+
+
+def test_reviews_and_their_inline_comments_through_pygithub(
+    fake: FakeGitHub, scenario: Scenario, gh: github.Github
+) -> None:
+    pull = gh.get_repo("eig/practice").get_pull(scenario.pull)
+    before = pull.updated_at
+    with pytest.raises(ValueError, match="your own pull request"):
+        fake.world.review_pull("eig/practice", 1, by="ada", state="APPROVE")
+    with pytest.raises(ValueError, match="needs a body"):
+        fake.world.review_pull("eig/practice", 1, by="grace", state="REQUEST_CHANGES")
+    time.sleep(1.1)  # GitHub's times are to the second
+    _reviewed(fake)
+    reviews = list(pull.get_reviews())
+    assert [(r.user.login, r.state) for r in reviews] == [
+        ("grace", "CHANGES_REQUESTED"),
+        ("grace", "APPROVED"),
+    ]
+    assert reviews[0].body == "Nice! One thing to fix." and reviews[1].body == ""
+    assert reviews[0].commit_id == pull.head.sha
+    [comment] = list(pull.get_review_comments())
+    assert comment.pull_request_review_id == reviews[0].id
+    assert comment.path == "participants/ada.md" and "```suggestion" in comment.body
+    fresh = gh.get_repo("eig/practice").get_pull(scenario.pull)
+    assert fresh.updated_at > before  # a review changes the pull request's ETag too
+    assert fresh.review_comments == 1
+    # A new commit on the branch: the pull request's head follows; old reviews keep theirs.
+    fake.world.commit("ada/practice", "my-change", {"participants/ada.md": "Hi\n"})
+    moved = gh.get_repo("eig/practice").get_pull(scenario.pull)
+    assert moved.head.sha != reviews[0].commit_id
+    fake.world.dismiss_review(reviews[0].id)
+    assert [r.state for r in pull.get_reviews()] == ["DISMISSED", "APPROVED"]
+
+
+def test_after_a_push_mergeability_is_unknown_once_as_on_github(
+    fake: FakeGitHub, scenario: Scenario, gh: github.Github
+) -> None:
+    upstream = gh.get_repo("eig/practice")
+    assert upstream.get_pull(scenario.pull).mergeable is True
+    fake.world.commit("ada/practice", "my-change", {"participants/ada.md": "Hi again\n"})
+    first = upstream.get_pull(scenario.pull)
+    assert first.mergeable is None and first.mergeable_state == "unknown"
+    again = upstream.get_pull(scenario.pull)
+    assert again.mergeable is True and again.mergeable_state == "clean"

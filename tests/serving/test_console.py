@@ -159,15 +159,15 @@ def test_the_whole_course_in_french(
         "Bonjour, je suis *PR Coach*",
         "Étape 1 sur 5 : Relier votre compte GitHub",
         "(vérifier · comment · bloqué · aide · c'est quoi un fork ? · quitter)",
-        "C'est fait : Relier votre compte GitHub.",
+        "Étape terminée : « Relier votre compte GitHub ».",
         "Étape 2 sur 5 : Faire votre propre copie (fork)",
-        "C'est fait : Faire votre propre copie (fork).",
+        "Étape terminée : « Faire votre propre copie (fork) ».",
         "Étape 3 sur 5 : Créer une branche",
-        "C'est fait : Créer une branche.",
+        "Étape terminée : « Créer une branche ».",
         "Étape 4 sur 5 : Ajouter votre présentation",
-        "C'est fait : Ajouter votre présentation.",
+        "Étape terminée : « Ajouter votre présentation ».",
         "Étape 5 sur 5 : Ouvrir votre pull request",
-        "C'est fait : Ouvrir votre pull request.",
+        "Étape terminée : « Ouvrir votre pull request ».",
         "Bravo : le parcours est terminé.",
         "Votre progression",
         "Compte GitHub : Ada-L",
@@ -176,6 +176,11 @@ def test_the_whole_course_in_french(
     assert f"la page d'inscription de GitHub ({gh}/signup)" in out
     assert "Step 1 of 5" not in out and "Done:" not in out
     assert_plain_links(out)
+    # The picture Slack would show: a PNG file, and what it shows in words.
+    pictures = re.findall(r"\[Où vous en êtes — Ada-L: (/\S+\.png)\]", out)
+    assert len(pictures) == 5  # one per step done
+    assert Path(pictures[-1]).read_bytes().startswith(b"\x89PNG")
+    assert "[Schéma. Où vous en êtes — Ada-L." in out
 
 
 def test_a_fresh_temporary_database_is_used_without_database_option(

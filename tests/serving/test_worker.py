@@ -228,7 +228,13 @@ def test_two_workers_firing_the_same_digest_post_it_once(
         for scheduler in schedulers:
             scheduler.start()
             scheduler.modify_job("digest", next_run_time=due)
-        fake_slack.wait_for("files.completeUploadExternal", timeout=10)
+        fake_slack.wait_for(
+            lambda c: (
+                c.method == "files.completeUploadExternal"
+                and c.params.get("channel_id") == STAFF_CHANNEL
+            ),
+            timeout=10,
+        )
         time.sleep(0.5)  # room for a second post, if there were one
     finally:
         for scheduler in schedulers:
@@ -236,7 +242,7 @@ def test_two_workers_firing_the_same_digest_post_it_once(
 
     posts = [m for m in fake_slack.messages(STAFF_CHANNEL) if m.via == "chat.postMessage"]
     assert len(posts) == 1 and posts[0].text.startswith("PR Coach weekly digest")
-    assert len(fake_slack.uploads) == 1
+    assert len([u for u in fake_slack.uploads if u.channel == STAFF_CHANNEL]) == 1
     # Claimed under the scheduled time itself.
     assert not first.store.claim_delivery(f"job:digest:{due.isoformat()}")
 
@@ -259,7 +265,13 @@ def test_a_worker_started_just_after_the_digests_time_posts_it_once(
             add_jobs(scheduler, settings, parts, client)
             scheduler.start()
             schedulers.append(scheduler)
-        fake_slack.wait_for("files.completeUploadExternal", timeout=10)
+        fake_slack.wait_for(
+            lambda c: (
+                c.method == "files.completeUploadExternal"
+                and c.params.get("channel_id") == STAFF_CHANNEL
+            ),
+            timeout=10,
+        )
         time.sleep(0.5)  # room for a second post, if there were one
     finally:
         for scheduler in schedulers:

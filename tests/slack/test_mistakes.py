@@ -37,7 +37,7 @@ MISTAKE = {
     "fr": "Presque ! Une chose à corriger : {title}.",
 }
 WARNING = {"en": "Good to know:", "fr": "Bon à savoir :"}
-DONE = {"en": "Done: {title}.", "fr": "C'est fait : {title}."}
+DONE = {"en": "Done: {title}.", "fr": "Étape terminée : « {title} »."}
 STEP_HEADING = {"en": "Step {n} of 5", "fr": "Étape {n} sur 5"}
 NOT_LINKED = {"en": "GitHub account: not linked yet", "fr": "Compte GitHub : pas encore relié"}
 LINKED_AS = {"en": "GitHub account: {login}", "fr": "Compte GitHub : {login}"}

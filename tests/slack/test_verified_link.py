@@ -41,6 +41,7 @@ from tests.rig.conversation import Conversation, buttons
 from tests.rig.fake_github import OAUTH_CLIENT_ID, FakeGitHub
 from tests.rig.fake_slack import FakeSlack, Message, dm_channel_id
 from tests.rig.slack_sender import SlackSender
+from tests.slack.test_staff import csv_upload
 
 UPSTREAM = "eig/practice"
 # Approval is noticed by polling every second: allow for a few polls and a slow machine.
@@ -314,8 +315,8 @@ def test_staff_see_who_is_verified_in_the_report_and_the_csv(
     assert "grace-typed> (non vérifié)" in report
 
     staff.types("report csv")
-    fake_slack.wait_for("files.completeUploadExternal")
-    rows = list(csv.DictReader(io.StringIO(fake_slack.uploads[-1].content.decode("utf-8-sig"))))
+    upload = csv_upload(fake_slack)
+    rows = list(csv.DictReader(io.StringIO(upload.content.decode("utf-8-sig"))))
     by_login = {row["github_login"]: row for row in rows}
     assert by_login["ada-proven"]["github_verified"] == "yes"
     assert by_login["grace-typed"]["github_verified"] == "no"

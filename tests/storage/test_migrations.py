@@ -8,8 +8,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -151,3 +153,31 @@ def test_processes_starting_together_migrate_once(url: str, engine: Engine) -> N
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     assert versions == [(head(url),)]
+
+
+def test_open_pull_requests_of_active_learners_are_followed_after_the_upgrade(
+    url: str, engine: Engine
+) -> None:
+    command.upgrade(alembic_config(url), "0006")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    facts = '{"pr_number": 7, "pr_url": "https://github.com/eig/practice/pull/7"}'
+    with engine.begin() as connection:
+        for user, active in (("UACTIVE", now), ("UOLD", now - timedelta(days=90))):
+            connection.execute(
+                text(
+                    "INSERT INTO learners (team_id, slack_user_id, language, tool, current_step,"
+                    " facts, verified, paused, created_at, step_started_at, last_activity_at,"
+                    " version) VALUES ('T', :user, 'en', 'web', 'pull_request', :facts, false,"
+                    " false, :at, :at, :at, 1)"
+                ),
+                {"user": user, "facts": facts, "at": active},
+            )
+    migrate(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT l.slack_user_id, f.number, f.state FROM pull_follows f"
+                " JOIN learners l ON l.id = f.learner_id"
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("UACTIVE", 7, "waiting")]

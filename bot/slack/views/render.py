@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.course import replies as r
 from bot.course.checks import Outcome
@@ -20,6 +20,9 @@ from bot.course.facts import Site, learner_facts
 from bot.course.glossary import Glossary
 from bot.course.learner import Learner, Tool
 from bot.course.messages import Messages
+
+if TYPE_CHECKING:
+    from bot.picture import Scene
 
 # Slack's limits: 3,000 characters in a section, 150 in a header, 50 blocks a message.
 SECTION_LIMIT = 3000
@@ -41,12 +44,36 @@ ACTION_OPEN_GITHUB = "prcoach_open_github"
 # "Is this you?" about the account of a typed login.
 ACTION_THAT_IS_ME = "prcoach_that_is_me"
 ACTION_NOT_ME = "prcoach_not_me"
+# How a step felt: the three buttons (prcoach_feeling_easy/_ok/_hard; value: step id and
+# feeling), and the optional sentence.
+ACTION_FEELING = "prcoach_feeling"
+ACTION_FEELING_COMMENT = "prcoach_feeling_comment"
 
 
 @dataclass(frozen=True)
 class Message:
     text: str
     blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A drawn PNG with its text alternative (Slack's ``alt_text``) and title."""
+
+    png: bytes
+    alt_text: str
+    title: str
+    filename: str
+
+
+# Which part of the picture each check builds.
+_PICTURE_PARTS = (
+    ("fork_exists", "fork"),
+    ("branch_exists", "branch"),
+    ("commit_on_branch", "commit"),
+    ("pull_request_opened", "pull_request"),
+)
+ALT_TEXT_LIMIT = 1000  # Slack's limit for an image's alternative text
 
 
 def escape(text: str) -> str:
@@ -122,6 +149,7 @@ class Renderer:
     def answer(self, answer: r.Answer) -> Message:
         """All replies of one answer in one message, separated by dividers."""
         rendered = [self.reply(reply, answer.language, answer.learner) for reply in answer.replies]
+        rendered = [message for message in rendered if message.blocks]  # pictures go apart
         blocks: list[dict[str, Any]] = []
         for message in rendered:
             if blocks:
@@ -164,8 +192,7 @@ class Renderer:
             case r.Checklist():
                 return self.checklist(reply, lang, facts)
             case r.HowTo(step=step, tool=tool):
-                tool_name = m(f"tool.{tool.value}", lang)
-                title = m("how.heading", lang, tool=tool_name)
+                title = m(f"how.heading.{tool.value}", lang)
                 body = step.instructions(tool)(lang, facts)
                 text = f"{step.title(lang, facts)} — {title}\n{body}"
                 return Message(
@@ -218,7 +245,161 @@ class Renderer:
             case r.Menu():
                 text = m("menu", lang)
                 return Message(text, [section(text)])
+            case r.ReviewNews():
+                return self.review_news(reply, lang, facts)
+            case r.FeelingAsk(step=step):
+                return self.feeling_ask(step.id, lang)
+            case r.FeelingNoted(step=step, feeling=feeling):
+                text = m(
+                    "feeling.thanks",
+                    lang,
+                    feeling=m(f"feeling.{feeling}", lang),
+                    title=step.title(lang, facts),
+                )
+                return self.feeling_comment(text, step.id, lang)
+            case r.WhatNext(links=links):
+                lines = [f"• <{escape(url)}|{escape(label(lang))}>" for label, url in links]
+                text = m("what_next.title", lang) + "\n" + "\n".join(lines)
+                return Message(text, [section(text)])
+            case r.Diagram():
+                return Message("", [])  # drawn and uploaded beside the message
         raise TypeError(f"no view for {type(reply).__name__}")
+
+    def scene(self, learner: Learner, lang: str) -> Scene:
+        """The picture of where ``learner`` is, as words (see :mod:`bot.picture`)."""
+        from bot.picture import DONE, LATER, NEXT, Part, Scene
+
+        m = self.messages
+        facts = learner_facts(self.site, self.course, learner)
+        ids = [s.id for s in self.course.steps]
+        current = None if learner.finished else learner.current_step
+        at = ids.index(current) if current in ids else len(ids)
+        pr_number = str(learner.facts.get("pr_number") or "")
+        names = {
+            "fork": facts["fork"],
+            "branch": facts["branch"],
+            "commit": facts["expected_path"] if facts["branch"] else "",
+            "pull_request": f"#{pr_number} → {facts['upstream']}" if pr_number else "",
+        }
+        parts = [
+            Part(m("diagram.upstream", lang), facts["upstream"], DONE, m("diagram.done", lang))
+        ]
+        for check, key in _PICTURE_PARTS:
+            step = self.course.step_with_check(check)
+            if step is None:
+                continue
+            index = ids.index(step.id)
+            state = DONE if index < at else NEXT if index == at else LATER
+            name = names[key] if state == DONE or names[key] else m("diagram.not_yet", lang)
+            if key == "commit" and state != DONE:
+                name = facts["expected_path"] or m("diagram.not_yet", lang)
+            parts.append(Part(m(f"diagram.{key}", lang), name, state, m(f"diagram.{state}", lang)))
+        who = learner.name or facts["login"]
+        title = m("diagram.title", lang) + (f" — {who}" if who else "")
+        if current in ids:
+            step_title = self.course.step(current).title(lang, _escaped(facts))
+            subtitle = m("step.heading", lang, position=at + 1, total=len(ids), title=step_title)
+        else:
+            subtitle = m("finished.title", lang)
+        if facts["login"]:
+            subtitle = (
+                f"GitHub : {facts['login']} · {subtitle}"
+                if lang == "fr"
+                else (f"GitHub: {facts['login']} · {subtitle}")
+            )
+        link = f"{m('diagram.proposes', lang)} {facts['upstream']}"
+        return Scene(title, subtitle, tuple(parts), link)
+
+    def picture(self, learner: Learner, lang: str) -> Picture:
+        """The picture of where the learner is, drawn, with its text alternative."""
+        from bot.picture import draw_png
+
+        scene = self.scene(learner, lang)
+        m = self.messages
+        described = " ".join(
+            m("diagram.alt_part", lang, label=p.label, name=p.name, state=p.state_label)
+            for p in scene.parts
+        )
+        alt = m("diagram.alt", lang, title=scene.title, subtitle=scene.subtitle, parts=described)
+        return Picture(
+            draw_png(scene), _clip(alt, ALT_TEXT_LIMIT), scene.title, "prcoach-where-you-are.png"
+        )
+
+    def review_news(self, news: r.ReviewNews, lang: str, facts: Mapping[str, str]) -> Message:
+        """What happened to the pull request, and what to do now, with a button to it."""
+        m = self.messages
+        values = {**facts, **_escaped(news.facts)}
+        quote = str(news.facts.get("quote") or "")
+        values["quote"] = f"> {escape(quote)}" if quote else m("review.no_text", lang)
+        if news.kind == "approved" and not quote:
+            values["quote"] = ""
+        reviewer = str(news.facts.get("reviewer") or "")
+        values["reviewer_told"] = (
+            m("review.reviewer_told", lang, reviewer=escape(reviewer))
+            if reviewer
+            else m("review.reviewer_told_anyone", lang)
+        )
+        parts = [m(f"review.{news.kind}", lang, **values).rstrip()]
+        if news.kind == "changes_requested":
+            parts.append(m("review.how_to_answer", lang, **values))
+            parts.append(m(f"review.update.{news.tool.value}", lang, **values))
+        if news.kind in ("changes_requested", "commented"):
+            suggested = int(news.facts.get("suggestions") or 0) > 0
+            parts.append(
+                m("review.suggestion" if suggested else "review.suggestion_tip", lang, **values)
+            )
+        text = "\n\n".join(parts)
+        blocks: list[dict[str, Any]] = [section(part) for part in parts]
+        url = str(news.facts.get("pr_url") or facts.get("pr_url") or "")
+        if url:
+            blocks.append(
+                {
+                    # No block_id: several news of one kind may share a message.
+                    "type": "actions",
+                    "elements": [
+                        button(m("button.open_pr", lang), ACTION_OPEN_GITHUB, "pr", url=url)
+                    ],
+                }
+            )
+        return Message(text, blocks)
+
+    def feeling_ask(self, step_id: str, lang: str) -> Message:
+        m = self.messages
+        text = m("feeling.ask", lang)
+        buttons = [
+            # One action_id per button: Slack wants them unique within a block.
+            button(
+                m(f"feeling.{feeling}", lang),
+                f"{ACTION_FEELING}_{feeling}",
+                json.dumps([step_id, feeling]),
+            )
+            for feeling in ("easy", "ok", "hard")
+        ]
+        return Message(
+            text,
+            [
+                section(text),
+                {"type": "actions", "block_id": f"feeling_{step_id}", "elements": buttons},
+            ],
+        )
+
+    def feeling_comment(self, text: str, step_id: str, lang: str) -> Message:
+        """Thanks, and a box for one optional sentence (Enter sends it)."""
+        m = self.messages
+        box = {
+            "type": "input",
+            "block_id": f"feeling_comment_{step_id}",
+            "dispatch_action": True,
+            "optional": True,
+            "label": {"type": "plain_text", "text": _clip(m("feeling.comment_label", lang), 2000)},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ACTION_FEELING_COMMENT,
+                "max_length": 500,
+                "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+            },
+        }
+        return Message(text, [section(text), box])
 
     def step_card(self, card: r.StepCard, lang: str, facts: Mapping[str, str]) -> Message:
         m, step = self.messages, card.step
@@ -332,6 +513,10 @@ class Renderer:
         for diagnosis in result.diagnoses:
             hint = step.hint(diagnosis.code, tool)
             values = {**facts, **_escaped(diagnosis.facts)}
+            if not values.get("pr_url"):
+                values["pr_url"] = facts["pr_url"]  # a blank link reads "<|label>"
+            if "reviewers" in diagnosis.facts and not diagnosis.facts["reviewers"]:
+                values["reviewers"] = m("review.no_reviewer", lang)
             hints.append(hint(lang, values) if hint else diagnosis.code)
         text = f"*{heading}*\n" + "\n\n".join(hints)
         blocks = [section(text)]
@@ -409,7 +594,10 @@ class Renderer:
             login=link(f"{self.site.github_url}/{facts['login']}", facts["login"]),
             fork=link(facts["fork_url"], facts["fork"]),
             branch=link(f"{facts['fork_url']}/tree/{facts['branch']}", facts["branch"]),
-            pr=link(facts["pr_url"], "#" + facts["pr_url"].rsplit("/", 1)[-1]),
+            pr=link(
+                str(learner.facts.get("pr_url") or ""),
+                "#" + str(learner.facts.get("pr_url") or "").rsplit("/", 1)[-1],
+            ),
             diagnosis=escape(learner.last_diagnosis or none),
             since=f"{learner.step_started_at:%d/%m %H:%M} UTC",
         )

@@ -6,6 +6,7 @@ listed (those who need help first), the rest summarised with a pointer to the CS
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.course.learner import StepEvent
 from bot.course.messages import Messages
 from bot.course.reports import LearnerLine, Report
+from bot.course.review import Followed, PullState
 from bot.slack.views.render import Message, button, context, escape, header, section
 
 MAX_LINES = 40
@@ -36,16 +38,29 @@ class StaffViews:
         state = self.m("report.verified" if verified else "report.unverified", lang)
         return f"<{self.github_url}/{escape(login)}|{escape(login)}> ({state})"
 
+    def pull_state(self, followed: Followed | None, lang: str) -> str:
+        """ " · PR #3: waiting for review since 02/12 10:00", or nothing."""
+        if followed is None:
+            return ""
+        state = self.m(f"pr_state.{followed.state.value}", lang, since=self._when(followed.since))
+        return self.m(
+            "report.pull", lang, url=escape(followed.url), number=followed.number, state=state
+        )
+
     def line(self, line: LearnerLine, report: Report, lang: str) -> str:
         learner = line.learner
         login = self._login(learner.github_login, lang, learner.verified)
+        pull = self.pull_state(report.pulls.get(learner.id), lang)
         if line.step is None:
-            return self.m(
-                "report.line_finished",
-                lang,
-                user=learner.slack_user_id,
-                login=login,
-                since=self._when(learner.finished_at),
+            return (
+                self.m(
+                    "report.line_finished",
+                    lang,
+                    user=learner.slack_user_id,
+                    login=login,
+                    since=self._when(learner.finished_at),
+                )
+                + pull
             )
         text = self.m(
             "report.line",
@@ -61,7 +76,86 @@ class StaffViews:
         )
         if line.stuck and learner.last_diagnosis:
             text += self.m("report.diagnosis", lang, diagnosis=escape(learner.last_diagnosis))
-        return text
+        return text + pull
+
+    def pulls_summary(self, report: Report, lang: str) -> str:
+        """How many pull requests are in each state (after they were opened)."""
+        named = {line.learner.id for line in report.lines}
+        counts = Counter(f.state for learner_id, f in report.pulls.items() if learner_id in named)
+        return self.m(
+            "report.pulls_summary",
+            lang,
+            waiting=counts[PullState.WAITING],
+            changes=counts[PullState.CHANGES],
+            approved=counts[PullState.APPROVED],
+            merged=counts[PullState.MERGED],
+            closed=counts[PullState.CLOSED],
+        )
+
+    def waiting_people(self, report: Report, lang: str) -> list[str]:
+        """One line per pull request waiting for a review for too long, the longest first."""
+        lines = []
+        for line in report.waiting_for_review():
+            followed = report.pulls[line.learner.id]
+            lines.append(
+                self.m(
+                    "report.waiting_person",
+                    lang,
+                    user=line.learner.slack_user_id,
+                    url=escape(followed.url),
+                    number=followed.number,
+                    since=self._when(followed.since),
+                )
+            )
+        return lines
+
+    def waiting(self, report: Report, lang: str, limit: int = 20) -> str:
+        """Pull requests waiting for a review for too long: mentors act before people give up."""
+        lines = self.waiting_people(report, lang)
+        if not lines:
+            return self.m("digest.nobody", lang)
+        shown = "\n".join(lines[:limit])
+        if len(lines) > limit:
+            shown += "\n" + self.m("report.more", lang, count=len(lines) - limit)
+        return shown
+
+    def insights(self, report: Report, lang: str) -> str:
+        """Per step: share of "hard", median time spent, most frequent problems."""
+        none = self.m("digest.nobody", lang)
+        lines = []
+        for index, insight in enumerate(report.insights, start=1):
+            step = report.course.step(insight.step_id)
+            if insight.answers:
+                hard = self.m(
+                    "report.hard_share",
+                    lang,
+                    percent=round(100 * insight.hard / insight.answers),
+                    answers=insight.answers,
+                )
+            else:
+                hard = self.m("report.no_answers", lang)
+            lines.append(
+                self.m(
+                    "report.step_insight",
+                    lang,
+                    position=index,
+                    title=step.title(lang),
+                    hard=hard,
+                    median=self._duration(insight.median_minutes, lang),
+                    diagnoses=", ".join(
+                        f"`{escape(code)}` ×{count}" for code, count in insight.diagnoses
+                    )
+                    or none,
+                )
+            )
+        return "\n".join(lines)
+
+    def _duration(self, minutes: float | None, lang: str) -> str:
+        if minutes is None:
+            return "—"
+        if minutes < 120:
+            return self.m("report.minutes", lang, minutes=round(minutes))
+        return self.m("report.hours", lang, hours=round(minutes / 60, 1))
 
     def summary(self, report: Report, lang: str, stuck_days: int) -> str:
         return self.m(
@@ -104,6 +198,17 @@ class StaffViews:
         if not only_stuck:
             blocks.append(
                 section(f"*{self.m('report.funnel', lang)}*\n{self.funnel(report, lang)}")
+            )
+            blocks.append(
+                section(f"*{self.m('report.steps_title', lang)}*\n{self.insights(report, lang)}")
+            )
+            days = report.review_wait_days
+            blocks.append(
+                section(
+                    f"{self.pulls_summary(report, lang)}\n"
+                    f"*{self.m('report.waiting_title', lang, days=days)}*\n"
+                    f"{self.waiting(report, lang)}"
+                )
             )
         lines = report.stuck if only_stuck else report.lines
         if only_stuck and not lines:
@@ -168,6 +273,12 @@ class StaffViews:
                     button(self.m("button.csv", lang), ACTION_STAFF_CSV, "all", style="primary"),
                 ],
             },
+            section(f"*{self.m('report.steps_title', lang)}*\n{self.insights(report, lang)}"),
+            section(
+                f"{self.pulls_summary(report, lang)}\n"
+                f"*{self.m('report.waiting_title', lang, days=report.review_wait_days)}*\n"
+                f"{self.waiting(report, lang, limit=10)}"
+            ),
             {"type": "divider"},
             header(self.m("home.stuck", lang)),
         ]

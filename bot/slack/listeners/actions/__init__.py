@@ -48,6 +48,12 @@ def intent_of(action: dict[str, Any]) -> Intent | None:
         return Intent(Action.NOT_ME, value)
     if action_id == v.ACTION_LINK_UNVERIFIED:
         return Intent(Action.LINK_UNVERIFIED, value, confirmed=True)
+    if action_id == v.ACTION_FEELING_COMMENT:
+        # The box's block id names the step ("feeling_comment_<step>"); Enter sends the text.
+        step_id = str(action.get("block_id", "")).removeprefix("feeling_comment_")
+        return Intent(Action.FEELING_COMMENT, json.dumps([step_id, value or ""]))
+    if action_id.startswith(v.ACTION_FEELING + "_"):
+        return Intent(Action.FEELING, value)
     if action_id == v.ACTION_CONFIRM:
         try:
             payload = json.loads(value)
