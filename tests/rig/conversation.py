@@ -112,7 +112,7 @@ class Conversation:
             lambda: self.slack.text_input(
                 action_id, text, user_id=self.user_id, channel_id=self.dm, message=payload_message
             ),
-            lambda m: m.channel == self.dm or m.via == "response_url",
+            lambda m: (m.channel == self.dm or m.via == "response_url") and is_answer(m),
         )
 
     def last_with_button(self, action_id: str) -> Message:

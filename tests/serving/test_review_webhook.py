@@ -44,7 +44,7 @@ def open_pull_request(
     world = fake_github.world
     world.add_user(login, email=f"{login}@example.org")
     world.add_user("mentor-rev")
-    learner.types(f"link {login}")
+    learner.links(login)
     world.fork(UPSTREAM, owner=login)
     learner.types("check")
     world.create_branch(f"{login}/practice", f"add-{login}")

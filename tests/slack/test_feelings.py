@@ -30,7 +30,7 @@ def linked(slack: SlackSender, fake_slack: FakeSlack, fake_github: FakeGitHub, l
     login = f"feel-{user.lower()}"
     fake_github.world.add_user(login)
     learner = Conversation(slack, fake_slack, user)
-    done = learner.types(f"link {login}")
+    done = learner.links(login)
     return learner, login, done
 
 

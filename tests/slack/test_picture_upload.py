@@ -15,7 +15,7 @@ def test_show_me_how_posts_the_learners_picture_in_their_dm(
     helene = Conversation(slack, fake_slack, french_user_id)
     login = f"pic-{french_user_id.lower()}"
     fake_github.world.add_user(login)
-    helene.types(f"link {login}")
+    helene.links(login)
     mark = len(fake_slack.calls)
     how = helene.says("Montrez-moi comment")
     assert "Comment faire sur le site de GitHub" in how.text
