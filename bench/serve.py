@@ -46,7 +46,7 @@ def bare_app(settings: Settings, *, lazy: bool = False) -> WSGIApp:
     else:
         app.command("/prcoach")(acknowledge)
         app.action(re.compile(r"^prcoach_"))(acknowledge)
-    return make_wsgi_app(app, lambda: True)
+    return make_wsgi_app(app, lambda: True, signing_secret=settings.slack_signing_secret.reveal())
 
 
 def bare_lazy_app(settings: Settings) -> WSGIApp:

@@ -55,7 +55,12 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
     if parts.services.sign_ins is not None:
         # Sign-ins on GitHub that were pending when the previous process stopped.
         parts.services.sign_ins.resume(parts.services, slack_app.client)
-    return make_wsgi_app(slack_app, parts.store.ping, webhook)
+    return make_wsgi_app(
+        slack_app,
+        parts.store.ping,
+        webhook,
+        signing_secret=settings.slack_signing_secret.reveal(),
+    )
 
 
 class _Gunicorn(BaseApplication):
@@ -93,6 +98,8 @@ def serve_http(
         "graceful_timeout": 20,
         "accesslog": "-",
         "errorlog": "-",
+        # gunicorn's own lines in PR Coach's format, through the same secret filter.
+        "logger_class": "bot.serving.logs.GunicornLogs",
         "loglevel": settings.log_level.lower(),
         "proc_name": "prcoach-web",
     }
