@@ -178,22 +178,22 @@ def report_csv(report: Report) -> bytes:
     )
     for line in report.lines:
         learner = line.learner
-        writer.writerow(
-            [
-                learner.slack_user_id,
-                learner.name or "",
-                learner.github_login or "",
-                learner.cohort or "",
-                line.step.id if line.step else "finished",
-                *(_iso(line.completed.get(s.id)) for s in steps),
-                _iso(learner.last_activity_at),
-                "yes" if line.stuck else "no",
-                learner.last_diagnosis or "",
-                ("yes" if learner.verified else "no") if learner.github_login else "",
-                *_pull_cells(report.pulls.get(learner.id)),
-                *(report.feelings.get(learner.id, {}).get(s.id, "") for s in steps),
-            ]
-        )
+        row = [
+            learner.slack_user_id,
+            learner.name or "",
+            learner.github_login or "",
+            learner.cohort or "",
+            line.step.id if line.step else "finished",
+            *(_iso(line.completed.get(s.id)) for s in steps),
+            _iso(learner.last_activity_at),
+            "yes" if line.stuck else "no",
+            learner.last_diagnosis or "",
+            ("yes" if learner.verified else "no") if learner.github_login else "",
+            *_pull_cells(report.pulls.get(learner.id)),
+            *(report.feelings.get(learner.id, {}).get(s.id, "") for s in steps),
+        ]
+        # Every cell, whoever wrote it (a Slack name, a feeling, a link from GitHub).
+        writer.writerow([inert_cell(str(cell)) for cell in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -201,6 +201,16 @@ def _pull_cells(followed: Followed | None) -> tuple[str, str, str]:
     if followed is None:
         return "", "", ""
     return followed.state.value, _iso(followed.since), followed.url
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it but never runs it: a leading quote makes it text
+    (OWASP's rule). A Slack name like ``=HYPERLINK(…)`` reads ``'=HYPERLINK(…)``."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _iso(moment: datetime | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,13 @@ def cohort_name(text: str) -> str | None:
     return text.strip()[:COHORT_NAME_LIMIT] or None
 
 
+def file_part(text: str) -> str:
+    """A cohort name fit for a file name: letters, digits, ``-`` and ``_`` (accents dropped),
+    never starting with a formula character, 40 at most."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text).strip("_-")[:40] or "cohort"
+
+
 def handle_staff(
     services: Services,
     intent: Intent,
@@ -145,7 +153,7 @@ def send_csv(
 ) -> None:
     content = services.desk.csv(cohort)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    suffix = f"-{cohort}" if cohort else ""
+    suffix = f"-{file_part(cohort)}" if cohort else ""
     client.files_upload_v2(
         channel=open_dm(client, user_id),
         content=content,
@@ -198,7 +206,7 @@ def _invite(
         people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.already)
         lines.append(services.renderer.messages("invite.already", lang, people=people))
     if cohort and outcome.enrolled:
-        lines.append(services.renderer.messages("invite.cohort", lang, cohort=cohort))
+        lines.append(services.renderer.messages("invite.cohort", lang, cohort=escape(cohort)))
     text = "\n".join(lines)
     reply(Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]))
 

@@ -186,7 +186,7 @@ class StaffViews:
         self, report: Report, lang: str, stuck_days: int, *, only_stuck: bool = False
     ) -> Message:
         title = (
-            self.m("report.title_cohort", lang, cohort=report.cohort)
+            self.m("report.title_cohort", lang, cohort=escape(report.cohort))
             if report.cohort
             else self.m("report.title", lang)
         )
