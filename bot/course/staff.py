@@ -6,6 +6,7 @@ assumes the caller already checked.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from bot.course.feelings import step_insights
 from bot.course.learner import Learner, StepEvent
 from bot.course.ports import CohortStore
 from bot.course.reports import Report, build_report, report_csv
+
+log = logging.getLogger(__name__)
 
 # Reminders only reach people in their working hours (the cohort's time zone).
 DAY_STARTS, DAY_ENDS = 9, 19
@@ -33,6 +36,7 @@ class Invitee:
 class Invitation:
     enrolled: tuple[Learner, ...]  # new: they get the welcome DM
     already: tuple[Learner, ...]  # were enrolled before: nothing changes
+    failed: tuple[Invitee, ...] = ()  # could not be enrolled: staff are told who
 
 
 class StaffDesk:
@@ -87,22 +91,29 @@ class StaffDesk:
         return learner, self.store.history(learner.id)
 
     def invite(self, invitees: Iterable[Invitee], cohort: str | None) -> Invitation:
-        enrolled, already = [], []
+        """Enrol each person; one that cannot be enrolled never stops the others."""
+        enrolled, already, failed = [], [], []
         for person in invitees:
-            existing = self.store.find(person.team_id, person.user_id)
-            if existing:
-                already.append(existing)
+            try:
+                existing = self.store.find(person.team_id, person.user_id)
+                if existing:
+                    already.append(existing)
+                    continue
+                learner = self.store.enroll(
+                    person.team_id,
+                    person.user_id,
+                    person.language,
+                    self.course.first.id,
+                    name=person.name,
+                    cohort=cohort,
+                )
+            except Exception as error:
+                # Staff get the list of who was not enrolled; the cause is for the log.
+                log.error("could not enrol an invited person: %s", type(error).__name__)
+                failed.append(person)
                 continue
-            learner = self.store.enroll(
-                person.team_id,
-                person.user_id,
-                person.language,
-                self.course.first.id,
-                name=person.name,
-                cohort=cohort,
-            )
             enrolled.append(learner)
-        return Invitation(tuple(enrolled), tuple(already))
+        return Invitation(tuple(enrolled), tuple(already), tuple(failed))
 
     # -- reminders ----------------------------------------------------------------------
 

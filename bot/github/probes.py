@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote, urlencode
 
 from github import Github, UnknownObjectException
 
@@ -37,17 +38,20 @@ class Prober:
         facts, login = context.facts, context.login
         if not login:
             return None
+        # Logins, repository and branch names are quoted: a branch named ``fix#1&a+b`` must
+        # reach GitHub whole, not cut at ``#`` or split into two query parameters.
         if check == "fork_exists":
-            return f"/users/{login}/repos?type=owner&per_page=100"
+            return f"/users/{quote(login, safe='')}/repos?type=owner&per_page=100"
         if check in ("branch_exists", "commit_on_branch") and facts.get("fork"):
-            return f"/repos/{facts['fork']}/branches?per_page=100"
+            return f"/repos/{_repo_path(str(facts['fork']))}/branches?per_page=100"
         if check == "pull_request_opened" and facts.get("branch"):
-            return (
-                f"/repos/{self.upstream}/pulls?state=all&per_page=100"
-                f"&head={login}:{facts['branch']}"
+            query = urlencode(
+                {"state": "all", "per_page": 100, "head": f"{login}:{facts['branch']}"}
             )
+            return f"/repos/{_repo_path(self.upstream)}/pulls?{query}"
         if check == "pull_request_merged" and facts.get("pr_number"):
-            return f"/repos/{self.upstream}/pulls/{facts['pr_number']}"
+            number = quote(str(facts["pr_number"]), safe="")
+            return f"/repos/{_repo_path(self.upstream)}/pulls/{number}"
         return None
 
     def probe(self, url: str, etag: str | None) -> ProbeAnswer:
@@ -67,6 +71,12 @@ class Prober:
         changed = data is not None
         limit = _int(answer.get("x-ratelimit-limit"))
         return ProbeAnswer(changed, answer.get("etag") or etag, remaining, limit, reset_at)
+
+
+def _repo_path(full_name: str) -> str:
+    """``owner/name`` with each part quoted (the slash between them kept)."""
+    owner, _, name = full_name.partition("/")
+    return f"{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def _int(value: object) -> int | None:

@@ -193,7 +193,13 @@ def _invite(
         invitees.append(Invitee(person.team_id, user_id, language, profile.name()))
     outcome = services.desk.invite(invitees, cohort)
     for learner in outcome.enrolled:
-        welcome_invited(services, client, learner)
+        try:
+            welcome_invited(services, client, learner)
+        except SlackApiError as error:
+            # Enrolled all the same: the welcome comes with their first message to the bot.
+            log.warning(
+                "could not welcome invited learner %s: %s", learner.id, error.response.get("error")
+            )
     lines = []
     if outcome.enrolled:
         people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.enrolled)
@@ -205,6 +211,9 @@ def _invite(
     if outcome.already:
         people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.already)
         lines.append(services.renderer.messages("invite.already", lang, people=people))
+    if outcome.failed:
+        people = ", ".join(f"<@{person.user_id}>" for person in outcome.failed)
+        lines.append(services.renderer.messages("invite.failed", lang, people=people))
     if cohort and outcome.enrolled:
         lines.append(services.renderer.messages("invite.cohort", lang, cohort=escape(cohort)))
     text = "\n".join(lines)

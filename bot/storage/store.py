@@ -28,6 +28,8 @@ from bot.storage.models import (
 from bot.storage.review_store import ReviewQueries
 
 RETRY_FIRST = timedelta(minutes=1)
+NAME_LENGTH = LearnerRow.__table__.c.name.type.length
+COHORT_LENGTH = LearnerRow.__table__.c.cohort.type.length
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,19 @@ class PendingMessage:
     blocks: list[Any]
     attempts: int
     next_at: datetime
+
+
+# Characters no text column should hold: NUL (PostgreSQL refuses it) and other controls.
+_CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+
+
+def fit(text: str | None, limit: int) -> str | None:
+    """``text`` as its column can hold it: no NUL nor control characters, at most ``limit``
+    characters (a Slack name can be longer than the column). Empty becomes None."""
+    if text is None:
+        return None
+    cleaned = text.translate(_CONTROLS).strip()[:limit].strip()
+    return cleaned or None
 
 
 def _plain(value: Any) -> Any:
@@ -160,9 +175,12 @@ class SqlLearnerStore(ReviewQueries):
             return _learner(row) if row else None
 
     def find_by_login(self, github_login: str) -> list[Learner]:
+        # Equality, not LIKE: a login of ``%`` (from a webhook) must match nobody.
         with self._transaction() as session:
             rows = session.scalars(
-                select(LearnerRow).where(LearnerRow.github_login.ilike(github_login))
+                select(LearnerRow).where(
+                    func.lower(LearnerRow.github_login) == github_login.lower()
+                )
             )
             return [_learner(row) for row in rows]
 
@@ -206,8 +224,8 @@ class SqlLearnerStore(ReviewQueries):
                     language=language,
                     current_step=first_step,
                     facts={},
-                    name=name,
-                    cohort=cohort,
+                    name=fit(name, NAME_LENGTH),
+                    cohort=fit(cohort, COHORT_LENGTH),
                     created_at=now,
                     step_started_at=now,
                     last_activity_at=now,
@@ -592,7 +610,7 @@ class SqlLearnerStore(ReviewQueries):
     def set_cohort(self, learner_id: int, cohort: str | None) -> Learner:
         with self._transaction() as session:
             row = session.get_one(LearnerRow, learner_id, with_for_update=True)
-            row.cohort = cohort
+            row.cohort = fit(cohort, COHORT_LENGTH)
             return _learner(row)
 
     def set_paused(self, learner_id: int, paused: bool) -> Learner:
