@@ -334,7 +334,7 @@ def run_worker(settings: Settings) -> None:
     # First of all, so that a stop during the start-up (migrations…) is clean too.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    client = make_web_client(settings)
+    client = make_web_client(settings, wait_when_rate_limited=True)
     _check_slack(settings, client)
     migrate(settings.database_url)
     parts = build(settings)

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -23,16 +24,18 @@ from bot.slack.delivery import Services
 log = logging.getLogger(__name__)
 
 
-def make_web_client(settings: Settings) -> WebClient:
+def make_web_client(settings: Settings, *, wait_when_rate_limited: bool = False) -> WebClient:
+    """A dropped connection deserves one more try. Slack's 429 says how long to wait: only
+    the worker waits (``wait_when_rate_limited``); a web process never sleeps in a listener
+    thread — what Slack refused goes to the outbox at once (see ``delivery.post``)."""
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    if wait_when_rate_limited:
+        handlers.insert(0, RateLimitErrorRetryHandler(max_retry_count=2))
     return WebClient(
         token=settings.slack_bot_token.reveal() or None,
         base_url=settings.slack_api_url,
         timeout=10,
-        # Slack's 429 says how long to wait; a dropped connection deserves one more try.
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=1),
-        ],
+        retry_handlers=handlers,
     )
 
 
@@ -78,6 +81,16 @@ def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
         is_event = body.get("type") == "event_callback" and event_id
         if is_event and not claim_delivery(f"slack:{event_id}"):
             log.info("ignoring redelivered Slack event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.middleware
+    def act_once_per_trigger(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
+        # A signed command or click can be captured and sent again within Slack's five
+        # minutes: each trigger_id (one per command typed, per button clicked) acts once.
+        trigger = body.get("trigger_id")
+        if isinstance(trigger, str) and trigger and not claim_delivery(f"trigger:{trigger}"[:128]):
+            log.info("ignoring a replayed Slack request (same trigger_id)")
             return BoltResponse(status=200, body="")
         return next()
 

@@ -33,7 +33,14 @@ class Outbox(Protocol):
     """Where a message Slack would not take waits to be retried (see the worker)."""
 
     def enqueue_message(
-        self, channel: str, text: str, blocks: list[Any], learner_id: int | None, error: str
+        self,
+        channel: str,
+        text: str,
+        blocks: list[Any],
+        learner_id: int | None,
+        error: str,
+        *,
+        retry_after: int = 0,
     ) -> None: ...
 
 
@@ -111,8 +118,9 @@ def open_dm(client: WebClient, user_id: str) -> str:
 def post(services: Services, client: WebClient, channel: str, answer: Answer) -> None:
     """Post to a channel (the learner's DM); if Slack will not take it, keep it for later.
 
-    slack_sdk already retried (429 after Retry-After, a dropped connection): what fails
-    here is stored and retried by the worker, never silently dropped.
+    slack_sdk already retried a dropped connection once; Slack's 429 is not waited for here
+    (it would hold a listener thread for Retry-After seconds): what fails is stored and
+    retried by the worker, not before Retry-After, never silently dropped.
     """
     message = services.renderer.answer(answer)
     try:
@@ -125,14 +133,29 @@ def post(services: Services, client: WebClient, channel: str, answer: Answer) ->
         )
         learner_id = answer.learner.id if answer.learner else None
         log.error(
-            "could not deliver a message to learner %s in %s (%s): kept to retry",
-            learner_id,
-            channel,
-            reason,
+            "could not deliver a message to learner %s (%s): kept to retry", learner_id, reason
         )
         services.outbox.enqueue_message(
-            channel, message.text, message.blocks, learner_id, str(reason)
+            channel,
+            message.text,
+            message.blocks,
+            learner_id,
+            str(reason),
+            retry_after=_retry_after(error),
         )
+
+
+def _retry_after(error: Exception) -> int:
+    """Seconds Slack asked us to wait (429 Retry-After), 0 otherwise."""
+    if not isinstance(error, SlackApiError):
+        return 0
+    value = (getattr(error.response, "headers", None) or {}).get("Retry-After") or (
+        getattr(error.response, "headers", None) or {}
+    ).get("retry-after")
+    try:
+        return max(0, int(str(value)))
+    except (TypeError, ValueError):
+        return 0
 
 
 def post_message(client: WebClient, channel: str, message: Message) -> None:

@@ -693,8 +693,16 @@ class SqlLearnerStore(ReviewQueries):
     # -- Slack messages to retry -------------------------------------------------------
 
     def enqueue_message(
-        self, channel: str, text: str, blocks: list[Any], learner_id: int | None, error: str
+        self,
+        channel: str,
+        text: str,
+        blocks: list[Any],
+        learner_id: int | None,
+        error: str,
+        *,
+        retry_after: int = 0,
     ) -> None:
+        wait = max(RETRY_FIRST, timedelta(seconds=retry_after))
         with self._transaction() as session:
             session.add(
                 OutboxMessage(
@@ -704,7 +712,7 @@ class SqlLearnerStore(ReviewQueries):
                     blocks=blocks,
                     attempts=1,
                     last_error=error[:200],
-                    next_at=self._clock() + RETRY_FIRST,
+                    next_at=self._clock() + wait,
                     created_at=self._clock(),
                 )
             )

@@ -16,7 +16,12 @@ from typing import Any
 
 import pytest
 import requests
+from slack_sdk import WebClient
 
+from bot.slack.progress import run_outbox_job
+from bot.storage.database import create_database_engine, session_factory
+from bot.storage.store import SqlLearnerStore
+from tests.rig.bot_process import BotProcess
 from tests.rig.conversation import ACK_BUDGET, Conversation, is_answer
 from tests.rig.fake_github import FakeGitHub, World
 from tests.rig.fake_slack import FakeSlack, Message
@@ -362,16 +367,27 @@ def test_a_retry_whose_original_never_arrived_is_answered_once(
     assert len(_dm_posts(fake_slack, ada.conv.dm)) == 1
 
 
-def test_slack_rate_limiting_the_answer_once_still_delivers_it(
-    ada: Learner, fake_slack: FakeSlack
+def test_slack_rate_limiting_the_answer_keeps_it_for_the_outbox_which_delivers_it(
+    ada: Learner, fake_slack: FakeSlack, bot: BotProcess
 ) -> None:
+    # Issue 13: a 429 is never waited for in a listener thread; the answer goes to the
+    # outbox at once (not before Retry-After) and the worker delivers it.
     ada.at_fork_step_with_a_fork()
-    before = len(_dm_posts(fake_slack, ada.conv.dm))  # the link's answer, in the DM
     fake_slack.rate_limit_next(1, retry_after=1, method="chat.postMessage")
-    answer = ada.check("dm")
-    assert "Step 3 of 5" in answer.text
-    posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.params.get("text")]
-    assert [c.status for c in posts[-2:]] == [429, 200]
-    assert posts[-2].params.get("text") == posts[-1].params.get("text")
-    assert len(_dm_posts(fake_slack, ada.conv.dm)) == before + 1
-    ada.assert_at("branch")
+    mark = len(fake_slack.calls)
+    assert ada.conv.slack.dm_message("check", user_id=ada.conv.user_id).status_code == 200
+    fake_slack.wait_for(lambda c: c.method == "chat.postMessage", after=mark)
+    engine = create_database_engine(bot.env["DATABASE_URL"])
+    store = SqlLearnerStore(session_factory(engine))
+    deadline = time.monotonic() + 10
+    while not store.due_messages(datetime.now(UTC) + timedelta(minutes=2)):
+        assert time.monotonic() < deadline, "the refused answer was not kept"
+        time.sleep(0.1)
+    ada.assert_at("branch")  # progress is saved meanwhile
+    client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
+    assert run_outbox_job(client, store, datetime.now(UTC) + timedelta(minutes=2)) >= 1
+    engine.dispose()
+    posts = [c for c in fake_slack.calls[mark:] if c.method == "chat.postMessage"]
+    assert [c.status for c in posts] == [429, 200]
+    assert posts[0].params.get("text") == posts[1].params.get("text")
+    assert "Step 3 of 5" in str(posts[1].params.get("text"))

@@ -76,16 +76,19 @@ def register(app: App, services: Services) -> None:
     def on_button(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
         container = body.get("container", {})
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        in_dm = container.get("type") == "message" and not container.get("is_ephemeral")
+        in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+
+        def own_dm() -> str:
+            # The clicker's own DM with the bot — never a channel named in the payload,
+            # which whoever built the click chose.
+            known = coach.store.find(person.team_id, person.user_id)
+            return (known.dm_channel if known else None) or open_dm(client, person.user_id)
 
         def send(answer: Any) -> None:
-            # A button in the DM answers in the DM; elsewhere (ephemeral, App Home) the
-            # answer goes where the learner can see it without losing it.
-            if in_dm and channel:
-                post(services, client, channel, answer)
-            elif container.get("type") == "view":
-                post(services, client, open_dm(client, person.user_id), answer)
+            # A button in a message (the DM) or in App Home answers in the clicker's DM; an
+            # ephemeral one answers ephemerally, where the learner sees it without losing it.
+            if in_message or container.get("type") == "view":
+                post(services, client, own_dm(), answer)
             else:
                 respond_with(services, respond, answer)
 
