@@ -517,8 +517,45 @@ class Coach:
         learner = self.store.get(learner.id)
         step = self._link_step()
         holder = self.store.holder_of(user_id, learner.id)
-        if holder is not None:
+        released: r.Answer | None = None
+        if holder is not None and holder.verified:
             return self._refuse_claim(learner, login, user_id, True, holder, source)
+        if holder is not None:
+            released = self._release_typed_claim(holder, login, source)
+        answer = self._link_proven(learner, step, login, user_id, source)
+        if released is None or answer.learner is None or not answer.learner.verified:
+            return answer
+        note = r.Notice(
+            "link.released_staff",
+            {"user": learner.slack_user_id, "holder": holder.slack_user_id if holder else "?"}
+            | {"login": login},
+        )
+        return replace(answer, also_tell=(released,), staff_notes=(*answer.staff_notes, note))
+
+    # -- issue 13: a proof beats a typed claim; staff can unlink someone ---------------------
+
+    def _release_typed_claim(self, holder: Learner, login: str, source: str) -> r.Answer:
+        """``holder`` typed a login (unproven) that someone else just proved on GitHub is
+        theirs: the typed link is released; the answer tells ``holder`` why."""
+        step = self._link_step()
+        holder = self.store.release_link(holder.id, step.id, source)
+        log.warning("a typed GitHub link of learner %s was released by a proof", holder.id)
+        notice = r.Notice("link.released", {"login": login})
+        return r.Answer(holder, (notice, self._card(holder)), changed=True)
+
+    def unlink_by_staff(self, learner: Learner, source: str = "staff") -> r.Answer:
+        """Staff unlinked ``learner``'s account (after confirming): what the learner is told."""
+        login = learner.github_login or ""
+        learner = self.store.unlink(learner.id, self._link_step().id, source)
+        log.info("staff unlinked the GitHub account of learner %s", learner.id)
+        notice = r.Notice("unlink.by_staff", {"login": login})
+        return r.Answer(learner, (notice, self._card(learner)), changed=True)
+
+    # -- end of issue 13's linking changes ---------------------------------------------------
+
+    def _link_proven(
+        self, learner: Learner, step: Step, login: str, user_id: int, source: str
+    ) -> r.Answer:
         result = CheckResult.done_with({"github_login": login, "github_user_id": user_id})
         same = learner.github_login is not None and (
             learner.github_user_id == user_id

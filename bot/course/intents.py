@@ -49,6 +49,8 @@ class Action(StrEnum):
     NUDGE = "nudge"
     DIGEST = "digest"
     PURGE_COHORT = "purge_cohort"
+    # ``/prcoach unlink @someone``: staff unlink someone else's account (issue 13).
+    STAFF_UNLINK = "staff_unlink"
     MENU = "menu"  # nothing understood: show what one can say
     UNKNOWN = "unknown"  # a slash subcommand we do not know
 
@@ -110,7 +112,14 @@ _COMMANDS: dict[str, Action] = {
 }
 
 STAFF_ACTIONS = frozenset(
-    {Action.REPORT, Action.INVITE, Action.NUDGE, Action.DIGEST, Action.PURGE_COHORT}
+    {
+        Action.REPORT,
+        Action.INVITE,
+        Action.NUDGE,
+        Action.DIGEST,
+        Action.PURGE_COHORT,
+        Action.STAFF_UNLINK,
+    }
 )
 
 
@@ -124,7 +133,14 @@ def parse_command(text: str) -> Intent:
     action = _COMMANDS.get(name)
     if action is None:
         return Intent(Action.UNKNOWN, words[0])
+    if action is Action.UNLINK and _MENTION.search(argument):
+        # ``unlink @someone`` is about someone else: a staff command.
+        return Intent(Action.STAFF_UNLINK, argument)
     return Intent(action, argument)
+
+
+# A Slack user mention as commands receive it: ``<@U123>`` or ``<@U123|name>``.
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
 # Free text, compared after normalize(): lowercase, no accents, no punctuation.

@@ -131,6 +131,10 @@ class LearnerStore(Protocol):
         """No GitHub account any more: back to ``first_step`` (the history is kept)."""
         ...
 
+    def release_link(self, learner_id: int, first_step: str, source: str) -> Learner:
+        """A typed link given up because someone proved the account theirs (issue 13)."""
+        ...
+
     # -- sign-ins waiting for the learner (device flow) --------------------------------
 
     def start_flow(self, learner_id: int, code: DeviceCode, now: datetime) -> PendingFlow:

@@ -200,6 +200,9 @@ class Answer:
     staff_notes: tuple[Notice, ...] = ()
     # A sign-in on GitHub is pending: the transport keeps asking GitHub after answering.
     awaiting_verification: bool = False
+    # Other learners this changed something for (a proof released their typed link): each
+    # is told in their own direct message.
+    also_tell: tuple[Answer, ...] = ()
 
     @property
     def language(self) -> str:

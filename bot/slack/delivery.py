@@ -218,6 +218,19 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
                 log.error("could not alert the staff channel: %s", error.response.get("error"))
     if answer.changed and answer.learner is not None:
         publish_home(services, client, answer.learner)
+    for other in answer.also_tell:
+        # Someone else this changed something for: told in their own DM, Home refreshed.
+        if other.learner is None:
+            continue
+        try:
+            channel = other.learner.dm_channel or open_dm(client, other.learner.slack_user_id)
+        except SlackApiError as error:
+            log.error(
+                "could not reach learner %s: %s", other.learner.id, error.response.get("error")
+            )
+            continue
+        post(services, client, channel, other)
+        follow_up(services, client, other)
 
 
 def send_picture(services: Services, client: WebClient, learner: Learner) -> None:

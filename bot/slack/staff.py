@@ -110,6 +110,8 @@ def handle_staff(
             _nudge(services, client, person.team_id, user_id, lang, reply)
     elif intent.action is Action.PURGE_COHORT:
         _purge(services, intent, words, lang, reply)
+    elif intent.action is Action.STAFF_UNLINK:
+        _unlink_someone(services, intent, person, users, client, lang, reply)
     elif intent.action is Action.DIGEST:
         from bot.slack.digest import post_digest
 
@@ -251,6 +253,42 @@ def _purge(services: Services, intent: Intent, words: list[str], lang: str, repl
     erased = store.erase_identities(cohort=cohort)
     log.info("staff erased the identities of %s learners of a cohort", erased)
     reply(_notice(services, lang, "purge.done", cohort=escape(cohort), count=erased))
+
+
+def _unlink_someone(
+    services: Services,
+    intent: Intent,
+    person: Person,
+    users: list[str],
+    client: WebClient,
+    lang: str,
+    reply: Reply,
+) -> None:
+    """``/prcoach unlink @someone``: after a confirmation naming the account, the learner's
+    link is removed and they are told in their DM (issue 13)."""
+    if len(users) != 1:
+        reply(_notice(services, lang, "staff_unlink.usage"))
+        return
+    user_id = users[0]
+    coach = services.coach
+    learner = coach.store.find(person.team_id, user_id)
+    if learner is None or not learner.github_login:
+        reply(_notice(services, lang, "staff_unlink.not_linked", user=user_id))
+        return
+    login = learner.github_login
+    if not intent.confirmed:
+        facts = {"user": user_id, "login": login}
+        confirm = Confirm("staff_unlink.confirm", Action.STAFF_UNLINK.value, f"<@{user_id}>", facts)
+        reply(services.renderer.confirm(confirm, lang))
+        return
+    answer = coach.unlink_by_staff(learner)
+    try:
+        channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
+        post(services, client, channel, answer)
+        publish_home(services, client, answer.learner)
+    except SlackApiError as error:
+        log.warning("could not tell learner %s: %s", learner.id, error.response.get("error"))
+    reply(_notice(services, lang, "staff_unlink.done", user=user_id, login=escape(login)))
 
 
 def _nudge(

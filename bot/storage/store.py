@@ -409,6 +409,11 @@ class SqlLearnerStore(ReviewQueries):
         """No GitHub account any more: back to ``first_step``; the history says who it was."""
         return self._start_over(learner_id, first_step, "unlinked", False, source)
 
+    def release_link(self, learner_id: int, first_step: str, source: str) -> Learner:
+        """A typed, unproven link given up because its owner proved the account theirs: back
+        to ``first_step``; the history says which account it was (issue 13)."""
+        return self._start_over(learner_id, first_step, "link_released", False, source)
+
     def _start_over(
         self, learner_id: int, first_step: str, kind: str, keep_login: bool, source: str
     ) -> Learner:
@@ -438,7 +443,7 @@ class SqlLearnerStore(ReviewQueries):
                     created_at=now,
                 )
             )
-            if kind == "unlinked":
+            if kind in ("unlinked", "link_released"):
                 session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
             return _learner(row)
 

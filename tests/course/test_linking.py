@@ -338,7 +338,7 @@ def test_require_verified_link_makes_signing_in_mandatory(
 # -- one account, one person ---------------------------------------------------------------
 
 
-def test_a_second_person_claiming_a_linked_account_is_refused_and_staff_told(
+def test_a_second_typed_claim_is_refused_and_staff_told_but_a_proof_wins(
     coach: Coach, typed_coach: Coach, world: FakeGitHub
 ) -> None:
     say(typed_coach, Intent(Action.LINK, "ada-l"))  # Ada, typed
@@ -354,13 +354,18 @@ def test_a_second_person_claiming_a_linked_account_is_refused_and_staff_told(
     assert stored(typed_coach, GRACE).github_login is None
     assert outcomes(typed_coach, GRACE) == ["link_refused"]
 
-    # Signing in as Ada's account does not take it either.
+    # Signing in as that account proves it is Grace's: a proof beats Ada's typed claim
+    # (issue 13). Ada's link is released, Ada and staff are told.
     say(coach, Intent(Action.LINK), GRACE)
     proven = approve_and_poll(coach, world, "Ada-L", GRACE)
-    assert keys(proven) == ["link.taken"]
-    assert proven.staff_notes[0].facts["claim_key"] == "link.claim_verified"
-    assert stored(coach, GRACE).github_login is None
-    assert stored(coach).github_login == "Ada-L"
+    assert "verify.linked" in keys(proven)
+    assert stored(coach, GRACE).github_login == "Ada-L" and stored(coach, GRACE).verified
+    assert stored(coach).github_login is None
+    [told] = proven.also_tell
+    assert told.learner is not None and told.learner.slack_user_id == "UADA"
+    assert keys(told) == ["link.released"]
+    assert [n.key for n in proven.staff_notes] == ["link.released_staff"]
+    assert "link_released" in outcomes(coach)
 
 
 def test_unlink_asks_then_keeps_the_history_and_frees_the_account(
