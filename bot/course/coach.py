@@ -327,7 +327,7 @@ class Coach:
             return learner, result, ()
         current = self.checker.account_login(learner.github_user_id)
         if current is None:
-            log.info("learner %s: GitHub account %s is gone", learner.id, learner.github_user_id)
+            log.info("learner %s: their GitHub account is gone", learner.id)
             raise _AccountGone()
         if same_login(current, learner.github_login):
             if result is None:
@@ -345,7 +345,7 @@ class Coach:
         facts["github_login"] = login
         if facts.get("fork"):
             facts["fork"] = renamed_fork(str(facts["fork"]), old, login)
-        log.info("learner %s: GitHub account %s renamed", learner.id, learner.github_user_id)
+        log.info("learner %s: their GitHub account was renamed", learner.id)
         return self.store.rename_account(learner.id, login, facts, self._link_step().id, source)
 
     def _link_step(self) -> Step:
@@ -589,9 +589,8 @@ class Coach:
         facts = {"github_login": login, "github_user_id": user_id, "verified": verified}
         self.store.note(learner.id, self._link_step().id, LINK_REFUSED, source, facts)
         log.warning(
-            "learner %s claimed GitHub account %s, linked to learner %s: refused",
+            "learner %s claimed a GitHub account linked to learner %s: refused",
             learner.id,
-            user_id,
             holder.id if holder else "?",
         )
         note = r.Notice(
@@ -946,6 +945,7 @@ class Coach:
             (r.Notice("forget.done"),),
             fallback_language=language,
             staff_notes=(r.Notice("forget.staff"),),
+            erased_user=learner.slack_user_id,
         )
 
     # -- pieces -----------------------------------------------------------------------

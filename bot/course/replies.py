@@ -203,6 +203,8 @@ class Answer:
     # Other learners this changed something for (a proof released their typed link): each
     # is told in their own direct message.
     also_tell: tuple[Answer, ...] = ()
+    # The Slack user whose data was just erased (forget-me): their App Home is emptied.
+    erased_user: str | None = None
 
     @property
     def language(self) -> str:

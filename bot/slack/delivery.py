@@ -131,7 +131,12 @@ def post(services: Services, client: WebClient, channel: str, answer: Answer) ->
             if isinstance(error, SlackApiError)
             else (type(error).__name__)
         )
-        learner_id = answer.learner.id if answer.learner else None
+        if answer.learner is None:
+            # Not (or no longer) a learner — help, a refusal, forget-me's goodbye: nothing
+            # is kept about them, not even a message waiting for their DM.
+            log.error("could not deliver a message (%s): not kept", reason)
+            return
+        learner_id = answer.learner.id
         log.error(
             "could not deliver a message to learner %s (%s): kept to retry", learner_id, reason
         )
@@ -218,6 +223,9 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
                 log.error("could not alert the staff channel: %s", error.response.get("error"))
     if answer.changed and answer.learner is not None:
         publish_home(services, client, answer.learner)
+    if answer.erased_user:
+        # Their Home showed their login and progress: it shows a newcomer's now.
+        publish_home(services, client, None, answer.erased_user, answer.language)
     for other in answer.also_tell:
         # Someone else this changed something for: told in their own DM, Home refreshed.
         if other.learner is None:
@@ -275,7 +283,7 @@ def publish_home(
     try:
         client.views_publish(user_id=target, view=view)
     except SlackApiError as error:
-        log.warning("could not refresh App Home of %s: %s", target, error.response.get("error"))
+        log.warning("could not refresh an App Home: %s", error.response.get("error"))
 
 
 # A check that takes longer than this shows "Checking on GitHub…" until its verdict arrives.

@@ -167,10 +167,7 @@ def run_outbox_job(client: WebClient, store: RetryQueue, now: datetime) -> int:
         attempt = message.attempts  # tries so far (the first one when it was posted)
         if attempt >= len(RETRY_DELAYS):
             log.error(
-                "giving up on a message for learner %s in %s after %d tries",
-                message.learner_id,
-                message.channel,
-                attempt,
+                "giving up on a message for learner %s after %d tries", message.learner_id, attempt
             )
             store.message_sent(message.id)  # removed: the log line is its record
             continue

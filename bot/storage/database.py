@@ -119,6 +119,8 @@ def _tune_sqlite(engine: Engine) -> None:
             # In WAL mode NORMAL never corrupts the file; it only skips an fsync per commit.
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, not left readable in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -170,6 +172,28 @@ def _report_outages(engine: Engine) -> None:
             log.warning(
                 "the database answers again (%s) after %.0fs", where, time.monotonic() - since
             )
+
+
+def scrub_deleted(sessions: sessionmaker[Session]) -> None:
+    """After erasing a person: on SQLite, copy the write-ahead log into the database and
+    empty it (``wal_checkpoint(TRUNCATE)``), so the erased rows' old pages do not stay
+    readable in the ``-wal`` file; ``secure_delete`` already zeroed them in the database
+    file. PostgreSQL reclaims dead rows itself (autovacuum); nothing to do here."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return
+    # Outside any transaction (SQLAlchemy would BEGIN first): the raw connection.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        for _attempt in range(40):
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy is None or not busy[0]:
+                return
+            time.sleep(0.05)  # a reader is in the middle of a transaction: very soon done
+    finally:
+        connection.close()
+    log.warning("the database's write-ahead log could not be emptied after an erasure")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -17,6 +17,7 @@ from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken
+from bot.storage.database import scrub_deleted
 from bot.storage.models import (
     DeviceFlowRow,
     LearnerRow,
@@ -129,6 +130,41 @@ def _account(row: LearnerRow) -> dict[str, Any]:
         "github_user_id": row.github_user_id,
         "verified": bool(row.verified),
     }
+
+
+# Facts in the history that name a GitHub account (see bot/course: checks, linking).
+_ACCOUNT_FACTS = ("github_login", "previous_login", "login", "new_login", "github_user_id")
+
+
+def _identifiers(row: LearnerRow, session: Session) -> set[str]:
+    """Every GitHub login (lower case) and account number ever linked to this learner."""
+    found = {row.github_login, row.github_user_id}
+    for facts in session.scalars(
+        select(StepEventRow.facts).where(
+            StepEventRow.learner_id == row.id,
+            # A refused claim names someone else's account, not theirs.
+            StepEventRow.outcome != "link_refused",
+        )
+    ):
+        found |= {(facts or {}).get(key) for key in _ACCOUNT_FACTS}
+    return {str(value).lower() for value in found if value not in (None, "")}
+
+
+def _forget_mentions(session: Session, traces: set[str]) -> None:
+    """Other learners' history lines naming one of these accounts (a refused or released
+    claim) lose their facts: the line stays (it counts), the erased person's account goes."""
+    if not traces:
+        return
+    history = session.execute(select(StepEventRow.id, StepEventRow.facts)).all()
+    for event_id, facts in history:
+        values = {str(v).lower() for k, v in (facts or {}).items() if k in _ACCOUNT_FACTS}
+        if values & traces:
+            session.execute(
+                update(StepEventRow)
+                .where(StepEventRow.id == event_id)
+                .values(facts={})
+                .execution_options(synchronize_session=False)
+            )
 
 
 class SqlLearnerStore(ReviewQueries):
@@ -793,12 +829,24 @@ class SqlLearnerStore(ReviewQueries):
             }
 
     def forget(self, learner_id: int) -> None:
-        """Delete the learner and their whole history."""
+        """Delete the learner, their whole history, their messages waiting to be sent, and
+        what other learners' history says of their accounts; then make sure the deleted
+        bytes are gone from the database files too (see :func:`scrub_deleted`)."""
         with self._transaction() as session:
+            row = session.get(LearnerRow, learner_id)
+            if row is None:
+                return
+            traces = _identifiers(row, session)
             session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
             self._forget_review_rows(session, [learner_id], keep_feelings=False)
             session.execute(delete(StepEventRow).where(StepEventRow.learner_id == learner_id))
+            waiting = OutboxMessage.learner_id == learner_id
+            if row.dm_channel:
+                waiting = waiting | (OutboxMessage.channel == row.dm_channel)
+            session.execute(delete(OutboxMessage).where(waiting))
             session.execute(delete(LearnerRow).where(LearnerRow.id == learner_id))
+            _forget_mentions(session, traces)
+        scrub_deleted(self._sessions)
 
     def erase_identities(
         self, *, inactive_before: datetime | None = None, cohort: str | None = None
@@ -814,6 +862,14 @@ class SqlLearnerStore(ReviewQueries):
             ids = list(session.scalars(query))
             if not ids:
                 return 0
+            traces: set[str] = set()
+            for row in session.scalars(select(LearnerRow).where(LearnerRow.id.in_(ids))):
+                traces |= _identifiers(row, session)
+                if row.dm_channel:
+                    session.execute(
+                        delete(OutboxMessage).where(OutboxMessage.channel == row.dm_channel)
+                    )
+            session.execute(delete(OutboxMessage).where(OutboxMessage.learner_id.in_(ids)))
             session.execute(
                 update(LearnerRow)
                 .where(LearnerRow.id.in_(ids))
@@ -840,7 +896,10 @@ class SqlLearnerStore(ReviewQueries):
             )
             session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id.in_(ids)))
             self._forget_review_rows(session, ids, keep_feelings=True)
-            return len(ids)
+            session.flush()
+            _forget_mentions(session, traces)
+        scrub_deleted(self._sessions)
+        return len(ids)
 
     def count_cohort(self, cohort: str) -> int:
         with self._transaction() as session:
