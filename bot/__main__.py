@@ -10,12 +10,25 @@ import argparse
 import logging
 import sys
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.errors import ConfigError, CourseError
 from bot.serving.logs import configure_logging
 from bot.settings import Settings, load_settings
+from bot.storage.database import first_line
 
 log = logging.getLogger("bot")
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(DATABASE_URL)"
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -65,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run the scheduled jobs: the weekly digest and reminders")
     args = parser.parse_args(argv)
     command = args.command or "serve"
+    database = ""
 
     try:
         settings = load_settings(need_slack=command in ("serve", "check-config"))
+        database = settings.database_url
         configure_logging(settings.log_level, _secrets(settings))
         if command == "console":
             from bot.serving.console import run_console
@@ -105,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as error:
         print(f"PR Coach cannot start: the course is not valid: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except DBAPIError as error:
+        # Unreachable server, wrong password, a file that cannot be opened: one line that
+        # says where (without the password) and what the database answered.
+        print(
+            f"PR Coach cannot use the database {_where(database)}: "
+            f"{first_line(error)}. Check DATABASE_URL and that the database is running.",
+            file=sys.stderr,
+        )
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
 

@@ -10,7 +10,9 @@ can turn any of them into a clear message instead of a traceback::
     │   └── GitHubRateLimited    our GitHub quota is spent until ``retry_at``
     ├── GitHubNotFound       something a check needed is gone (a renamed or deleted account…)
     ├── DeviceFlowRefused    GitHub refuses the sign-in ("device flow"): the app's settings
-    └── AccountTaken         a GitHub account is linked to another Slack user already
+    ├── AccountTaken         a GitHub account is linked to another Slack user already
+    └── StorageUnavailable   the database cannot be read or written now (locked, read-only,
+                             full, unreachable): nothing is lost, try again later
 """
 
 from __future__ import annotations
@@ -79,3 +81,11 @@ class AccountTaken(PRCoachError):
     def __init__(self, github_user_id: int) -> None:
         super().__init__(f"GitHub account {github_user_id} is linked to someone else")
         self.github_user_id = github_user_id
+
+
+class StorageUnavailable(PRCoachError):
+    """The database cannot be used right now (locked, read-only, disk full, unreachable)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause

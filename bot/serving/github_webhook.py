@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bot.errors import StorageUnavailable
 from bot.github.webhooks import Delivery, MalformedDelivery, parse_delivery, signature_ok
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,13 @@ class GitHubWebhook:
             return answer("400 Bad Request", "malformed delivery")
         if delivery is None or not delivery.logins:
             return answer("202 Accepted", "ignored")
-        if delivery_id and not self._claim(f"github:{delivery_id}"):
+        try:
+            first = not delivery_id or self._claim(f"github:{delivery_id}")
+        except StorageUnavailable as trouble:
+            # GitHub shows the failure; the delivery can be redelivered from its page.
+            log.warning("GitHub delivery %s not recorded: %s", delivery_id, trouble.cause)
+            return answer("503 Service Unavailable", "storage unavailable")
+        if not first:
             log.info("GitHub delivery %s already handled", delivery_id)
             return answer("200 OK", "already handled")
         self._pool.submit(self._run, delivery, delivery_id)

@@ -57,7 +57,8 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
         parts.services.sign_ins.resume(parts.services, slack_app.client)
     return make_wsgi_app(
         slack_app,
-        parts.store.ping,
+        # Healthy means able to write: a locked, read-only or full database is not healthy.
+        parts.store.can_write,
         webhook,
         signing_secret=settings.slack_signing_secret.reveal(),
     )

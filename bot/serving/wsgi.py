@@ -14,8 +14,11 @@ import hmac
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,6 +38,8 @@ MAX_SLACK_BODY = 1024 * 1024
 BODY_READ_SECONDS = 10.0
 # Slack's own rule: a signature older than five minutes is refused (replays).
 SIGNATURE_MAX_AGE = 5 * 60
+# /healthz answers within this, healthy or not (platforms' checks time out at 1-5 s).
+HEALTH_SECONDS = 0.9
 # Where the access log finds why a request was refused (see bot/serving/logs.py).
 REFUSED = "prcoach.refused"
 
@@ -161,8 +166,26 @@ def make_wsgi_app(
 ) -> WSGIApp:
     slack = SlackGuard(SlackRequestHandler(slack_app, path="/slack/events"), signing_secret)
 
+    # One probe at a time, shared by the health checks that arrive meanwhile; whatever the
+    # database does, the answer comes within HEALTH_SECONDS.
+    probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz")
+    lock = threading.Lock()
+    running: list[Future[bool]] = []
+
     def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if healthy():
+        with lock:
+            if not running or running[0].done():
+                running[:] = [probes.submit(healthy)]
+            probe = running[0]
+        try:
+            ok = probe.result(timeout=HEALTH_SECONDS)
+        except FutureTimeout:
+            environ[REFUSED] = "health_probe_slow"
+            ok = False
+        except Exception as error:
+            environ[REFUSED] = f"health_probe_failed:{type(error).__name__}"
+            ok = False
+        if ok:
             return _json(start_response, "200 OK", {"status": "ok"})
         return _json(start_response, "503 Service Unavailable", {"status": "unavailable"})
 

@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StorageUnavailable
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.delivery import Services
@@ -59,7 +59,11 @@ def check_token(client: WebClient) -> None:
         log.warning("Slack is unreachable for now (%s); starting anyway", type(error).__name__)
 
 
-def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
+# Seconds the acknowledgement may wait for the database's write lock (Slack allows 3).
+CLAIM_WAIT = 1.0
+
+
+def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) -> App:
     """``claim_delivery(key)`` is True the first time a Slack event id is seen."""
     settings = services.settings
     app = App(
@@ -74,12 +78,21 @@ def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt-lazy"),
     )
 
+    def first_time(key: str) -> bool:
+        # Before the acknowledgement: never wait long on a busy database. If it cannot
+        # say, act (Slack only redelivers what was not acknowledged in time).
+        try:
+            return claim_delivery(key[:128], CLAIM_WAIT)
+        except StorageUnavailable as trouble:
+            log.warning("could not record a Slack delivery (%s): acting on it", trouble.cause)
+            return True
+
     @app.middleware
     def drop_retried_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
         # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): act once.
         event_id = body.get("event_id")
         is_event = body.get("type") == "event_callback" and event_id
-        if is_event and not claim_delivery(f"slack:{event_id}"):
+        if is_event and not first_time(f"slack:{event_id}"):
             log.info("ignoring redelivered Slack event %s", event_id)
             return BoltResponse(status=200, body="")
         return next()
@@ -89,7 +102,7 @@ def build_app(services: Services, claim_delivery: Callable[[str], bool]) -> App:
         # A signed command or click can be captured and sent again within Slack's five
         # minutes: each trigger_id (one per command typed, per button clicked) acts once.
         trigger = body.get("trigger_id")
-        if isinstance(trigger, str) and trigger and not claim_delivery(f"trigger:{trigger}"[:128]):
+        if isinstance(trigger, str) and trigger and not first_time(f"trigger:{trigger}"):
             log.info("ignoring a replayed Slack request (same trigger_id)")
             return BoltResponse(status=200, body="")
         return next()

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from bot.course.learner import Learner
 from bot.course.replies import Answer, Diagram, Notice
 from bot.course.review_coach import ReviewCoach
 from bot.course.staff import StaffDesk
+from bot.errors import StorageUnavailable
 from bot.settings import Settings
 from bot.slack.views.render import Message, Renderer
 from bot.slack.views.staff import StaffViews
@@ -186,21 +187,39 @@ def respond_message(
     )
 
 
+def with_files_sent(services: Services, client: WebClient, answer: Answer) -> Answer:
+    """Upload the answer's files first, so that what the answer says is true: "I have sent
+    you the file" only once Slack took it, one clear message if it did not."""
+    if not answer.files:
+        return answer
+    learner = answer.learner
+    try:
+        for out in answer.files:
+            if learner is None:
+                continue
+            client.files_upload_v2(
+                channel=learner.dm_channel or open_dm(client, learner.slack_user_id),
+                content=out.content,
+                filename=out.filename,
+                title=services.renderer.messages(out.title_key, answer.language),
+            )
+    except (SlackApiError, OSError) as error:
+        reason = (
+            error.response.get("error")
+            if isinstance(error, SlackApiError)
+            else type(error).__name__
+        )
+        log.error("could not upload a file for learner %s (%s)", learner and learner.id, reason)
+        return replace(answer, replies=(Notice("files.failed"),), files=())
+    return replace(answer, files=())
+
+
 def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
     """What comes after the answer: polling a sign-in on GitHub, alerts to the staff channel,
     App Home refresh."""
     settings = services.settings
     if answer.awaiting_verification and answer.learner and services.sign_ins:
         services.sign_ins.watch(services, client, answer.learner.id)
-    for out in answer.files:
-        if answer.learner is None:
-            continue
-        client.files_upload_v2(
-            channel=answer.learner.dm_channel or open_dm(client, answer.learner.slack_user_id),
-            content=out.content,
-            filename=out.filename,
-            title=services.renderer.messages(out.title_key, answer.language),
-        )
     if answer.learner is not None and any(isinstance(x, Diagram) for x in answer.replies):
         send_picture(services, client, answer.learner)
     for note in answer.staff_notes:
@@ -374,6 +393,14 @@ def answering(services: Services, person: Person, send: Callable[[Answer], None]
     """
     try:
         yield
+    except StorageUnavailable as trouble:
+        # The database is locked, read-only, full or unreachable: say so, not "a bug".
+        log.error("could not answer: the database is unavailable (%s)", trouble.cause)
+        language = services.settings.default_language
+        try:
+            send(Answer(None, (Notice("error.storage"),), fallback_language=language))
+        except Exception:
+            log.exception("could not even tell someone that the database is unavailable")
     except Exception:
         log.exception("could not answer %s", person.user_id)
         language = services.coach.language_of(person)

@@ -17,16 +17,20 @@ import importlib.util
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, delete, event, insert, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import ConfigError
+from bot.storage.models import ProcessedDelivery
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -44,6 +48,9 @@ POOL_RECYCLE = 30 * 60  # seconds; proxies and firewalls drop idle connections
 CONNECT_TIMEOUT = 5  # seconds; an unreachable server fails fast instead of hanging a thread
 OUTAGE_LOG_EVERY = 30.0  # seconds between two "database unreachable" lines
 POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
+BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a writer queues behind another by default
+# Execution option (seconds): how long this transaction may wait for the write lock.
+WAIT_OPTION = "prcoach_lock_wait"
 
 
 def database_url(url: str) -> URL:
@@ -121,11 +128,15 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted rows are overwritten with zeros, not left readable in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # How long to queue behind another writer: 30 s, or less for a caller that must
+        # answer fast (Slack's acknowledgement, the health check) — see ``WAIT_OPTION``.
+        wait = connection.get_execution_options().get(WAIT_OPTION, BUSY_TIMEOUT_MS / 1000)
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -194,6 +205,38 @@ def scrub_deleted(sessions: sessionmaker[Session]) -> None:
     finally:
         connection.close()
     log.warning("the database's write-ahead log could not be emptied after an erasure")
+
+
+def can_write(engine: Engine, seconds: float) -> bool:
+    """Whether a write commits now, waiting ``seconds`` at most for a lock: a locked,
+    read-only, full or unreachable database is False (for ``/healthz``). The write is one
+    small row (``processed_deliveries``, key ``healthz``), rewritten each time."""
+    now = datetime.now(UTC)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{WAIT_OPTION: seconds})
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(seconds * 1000)}")
+                    connection.exec_driver_sql(
+                        f"SET LOCAL statement_timeout = {int(seconds * 1000)}"
+                    )
+                health = ProcessedDelivery.key == HEALTH_KEY
+                connection.execute(delete(ProcessedDelivery).where(health))
+                connection.execute(insert(ProcessedDelivery).values(key=HEALTH_KEY, created_at=now))
+        return True
+    except (DBAPIError, SQLAlchemyTimeoutError) as error:
+        log.warning("health check: the database cannot be written (%s)", first_line(error))
+        return False
+
+
+HEALTH_KEY = "healthz"
+
+
+def first_line(error: BaseException) -> str:
+    origin = getattr(error, "orig", None) or error
+    lines = str(origin).strip().splitlines()
+    return lines[0][:200] if lines else type(origin).__name__
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

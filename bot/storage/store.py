@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, literal, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.verification import DeviceCode, PendingFlow
-from bot.errors import AccountTaken
-from bot.storage.database import scrub_deleted
+from bot.errors import AccountTaken, StorageUnavailable
+from bot.storage.database import WAIT_OPTION, can_write, first_line, scrub_deleted
 from bot.storage.models import (
     DeviceFlowRow,
     LearnerRow,
@@ -178,9 +178,25 @@ class SqlLearnerStore(ReviewQueries):
         self._clock = clock
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
+    def _transaction(self, wait: float | None = None) -> Iterator[Session]:
+        """One transaction; ``wait``: seconds it may queue for the write lock (SQLite).
+
+        A database that cannot be used now (locked past the wait, read-only, full,
+        unreachable) raises :class:`StorageUnavailable`, which callers turn into one true
+        message; a constraint violation (IntegrityError) stays what it is.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                if wait is not None:
+                    session.connection(execution_options={WAIT_OPTION: wait})
+                yield session
+        except (OperationalError, PoolTimeout) as error:
+            raise StorageUnavailable(first_line(error)) from error
+
+    def can_write(self, seconds: float = 0.8) -> bool:
+        """True when a write commits now (for /healthz); never waits much longer."""
+        bind = self._sessions.kw.get("bind")
+        return bind is not None and can_write(bind, seconds)
 
     def ping(self) -> bool:
         """True when the database answers (for /healthz)."""
@@ -912,10 +928,12 @@ class SqlLearnerStore(ReviewQueries):
                 or 0
             )
 
-    def claim_delivery(self, key: str) -> bool:
-        """True the first time ``key`` is seen: the caller may act. False for a retry."""
+    def claim_delivery(self, key: str, wait: float | None = None) -> bool:
+        """True the first time ``key`` is seen: the caller may act. False for a retry.
+
+        ``wait``: seconds to queue for the write lock at most (before Slack's 3 s are up)."""
         try:
-            with self._transaction() as session:
+            with self._transaction(wait) as session:
                 session.add(ProcessedDelivery(key=key))
             return True
         except IntegrityError:

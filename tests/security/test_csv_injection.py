@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 
+from bot.course.reports import inert_cell
 from tests.rig.bot_process import STAFF_USER
 from tests.rig.conversation import Conversation
 from tests.rig.fake_slack import FakeSlack
@@ -54,5 +55,14 @@ def test_the_csv_neutralises_formulas_and_keeps_names_readable(
     cells = [cell for row in rows for cell in row]
     assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
     names = {row[1] for row in rows[1:]}
-    assert names == {"'" + name for name in HOSTILE_NAMES}  # readable, with a leading quote
+    # Readable, with a leading quote; a leading tab or return is cleaned when the name is
+    # stored (control characters never reach the database).
+    assert names == {"'" + name for name in HOSTILE_NAMES[:4]} | {"Tabbed", "Returned"}
     assert {row[3] for row in rows[1:]} == {"'" + cohort}
+
+
+def test_every_formula_start_of_owasps_rule_is_neutralised() -> None:
+    for start in FORMULA_STARTS:
+        assert inert_cell(f"{start}cmd") == f"'{start}cmd"
+    assert inert_cell("Ada Lovelace") == "Ada Lovelace"
+    assert inert_cell("") == ""

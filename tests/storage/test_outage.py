@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import make_url
-from sqlalchemy.exc import OperationalError
 
 from bot.course.checks import CheckResult
+from bot.errors import StorageUnavailable
 from bot.storage.database import create_database_engine, migrate, session_factory
 from bot.storage.store import SqlLearnerStore
 
@@ -117,9 +117,9 @@ def test_an_unreachable_database_fails_requests_clearly_then_recovers(
 
     relay.cut()  # the server goes away: pooled connections die, new ones are refused
     with caplog.at_level(logging.INFO, logger="bot.storage.database"):
-        with pytest.raises(OperationalError):
+        with pytest.raises(StorageUnavailable):
             store.get(learner.id)
-        with pytest.raises(OperationalError):
+        with pytest.raises(StorageUnavailable):
             store.record_check(learner.id, "link", _done(), "test", "fork")
         assert store.ping() is False
         unreachable = [r for r in caplog.records if "database is unreachable" in r.getMessage()]

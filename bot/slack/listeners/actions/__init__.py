@@ -22,6 +22,7 @@ from bot.slack.delivery import (
     post_message,
     respond_message,
     respond_with,
+    with_files_sent,
 )
 from bot.slack.staff import handle_staff, handle_staff_button
 from bot.slack.views import render as v
@@ -115,13 +116,16 @@ def register(app: App, services: Services) -> None:
             if intent is None:
                 send(coach.notice(learner, "cancelled"))
                 return
-            if intent.action is Action.CHECK and in_dm and channel:
+            if intent.action is Action.CHECK and in_message:
+                channel = own_dm()
                 with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
                     answer = coach.handle(learner, intent, source="button")
-                send(answer)
+                post(services, client, channel, answer)
                 notice.clear()
             else:
-                answer = coach.handle(learner, intent, source="button")
+                answer = with_files_sent(
+                    services, client, coach.handle(learner, intent, source="button")
+                )
                 send(answer)
             follow_up(services, client, answer)
 

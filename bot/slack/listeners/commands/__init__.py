@@ -19,6 +19,7 @@ from bot.slack.delivery import (
     post,
     respond_message,
     respond_with,
+    with_files_sent,
 )
 from bot.slack.staff import handle_staff
 from bot.slack.views.render import unescape
@@ -55,7 +56,9 @@ def register(app: App, services: Services) -> None:
                 respond_with(services, respond, answer, replace=notice.shown)
                 follow_up(services, client, answer)
                 return
-            answer = coach.handle(learner, intent, source="command")
+            answer = with_files_sent(
+                services, client, coach.handle(learner, intent, source="command")
+            )
             if intent.action is Action.START:
                 # The journey lives in the direct message with the bot.
                 channel = open_dm(client, person.user_id)

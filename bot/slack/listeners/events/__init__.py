@@ -17,6 +17,7 @@ from bot.slack.delivery import (
     follow_up,
     post,
     publish_home,
+    with_files_sent,
 )
 from bot.slack.staff import is_staff, publish_staff_home
 from bot.slack.views.render import unescape
@@ -51,7 +52,9 @@ def register(app: App, services: Services) -> None:
                 post(services, client, channel, answer)
                 notice.clear()
             else:
-                answer = coach.handle(learner, intent, source="dm")
+                answer = with_files_sent(
+                    services, client, coach.handle(learner, intent, source="dm")
+                )
                 post(services, client, channel, answer)
             follow_up(services, client, answer)
 
