@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import (
     ack,
     delivery,
+    hardening,
     journey,
     memory,
     picture,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "report-postgresql": report_postgresql.run,
     "memory": memory.run,
     "picture": picture.run,
+    "hardening": hardening.run,
 }
 
 

@@ -2,8 +2,9 @@
 
 * **A 30 MB unsigned body** sent to ``POST /slack/events``: how much the web workers' memory
   (resident set, then its high-water mark) and the log grow.
-* **30 stalled connections**: each announces a 1,000-byte body to ``/slack/events`` and never
-  sends it (a closed one is opened again at once, as an attacker would). Meanwhile
+* **30 stalled connections**: each announces a 1,000-byte body to ``/slack/events`` (with a
+  fresh timestamp and a signature-shaped header) and never sends it — then, 30 that never
+  finish their headers; a closed one is opened again at once, as an attacker would. Meanwhile
   ``/healthz`` is polled and signed ``/prcoach help`` commands are sent: how many health
   checks answer within 1 s, and how long each command takes to be acknowledged.
 
@@ -101,8 +102,8 @@ def big_body(server: Server) -> list[str]:
 class _Staller:
     """Keeps ``count`` connections that announced a body and never send it."""
 
-    def __init__(self, port: int, count: int) -> None:
-        self.port, self.count = port, count
+    def __init__(self, port: int, count: int, *, headers_only: bool = False) -> None:
+        self.port, self.count, self.headers_only = port, count, headers_only
         self.sockets: list[socket.socket] = []
         self.reopened = 0
         self._stop = threading.Event()
@@ -110,9 +111,19 @@ class _Staller:
 
     def _open(self) -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if self.headers_only:  # "slowloris": the headers never end
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            sock.setblocking(False)
+            return sock
+        # Headers that pass every check made before the body is read (a fresh timestamp, a
+        # signature of the right shape): only the body, which never comes, could refute them.
         sock.sendall(
             b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n"
+            + f"X-Slack-Request-Timestamp: {int(time.time())}\r\n".encode()
+            + b"X-Slack-Signature: v0="
+            + b"0" * 64
+            + b"\r\n\r\n"
         )
         sock.setblocking(False)
         return sock
@@ -143,11 +154,11 @@ class _Staller:
             sock.close()
 
 
-def stalled(server: Server, slack_server: FakeSlack) -> list[str]:
+def stalled(server: Server, slack_server: FakeSlack, *, headers_only: bool = False) -> list[str]:
     sender = SlackSender(server.url, SIGNING_SECRET, fake=slack_server, timeout=ACK_TARGET)
     health: list[float | None] = []
     acks: list[float | None] = []
-    with _Staller(server.port, STALLED) as staller:
+    with _Staller(server.port, STALLED, headers_only=headers_only) as staller:
         time.sleep(1.0)
         deadline = time.monotonic() + POLL_SECONDS
         while time.monotonic() < deadline:
@@ -168,8 +179,9 @@ def stalled(server: Server, slack_server: FakeSlack) -> list[str]:
     answered = [h for h in health if h is not None]
     acked = [a for a in acks if a is not None]
     share = len(answered) / len(health) if health else 0.0
+    what = "headers never finished" if headers_only else "a body announced, never sent"
     return [
-        f"### {STALLED} stalled connections held (each announces a body, never sends it)",
+        f"### {STALLED} stalled connections held ({what})",
         "",
         f"- `/healthz` answered within {HEALTH_TARGET:g} s: {len(answered)} of {len(health)} "
         f"({share:.0%}); median {statistics.median(answered or [0]) * 1000:.0f} ms",
@@ -193,6 +205,7 @@ def run() -> str:
         try:
             lines = big_body(server)
             lines += ["", *stalled(server, slack_server)]
+            lines += ["", *stalled(server, slack_server, headers_only=True)]
         finally:
             server.stop()
     return "\n".join(["## Hardening (issue 13)", "", *lines])

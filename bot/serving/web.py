@@ -6,12 +6,14 @@ Slack who we are *before* forking, so a bad setting fails once, clearly, at star
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from bot.github.webhooks import Delivery
 from bot.serving.github_webhook import GitHubWebhook
@@ -64,6 +66,38 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
     )
 
 
+# Slow or stalled clients (issue 13). A gthread worker gives a thread to a connection as soon
+# as its first bytes arrive; a client that then stops sending (headers or body) would keep
+# the thread. So: every read from a client waits CLIENT_READ_SECONDS at most (one request
+# per connection, so that the limit applies to every request), the Slack endpoint reads its
+# whole body within a deadline (bot/serving/wsgi.py), and there are more threads than a
+# handful of stalled clients can hold. Measured in bench/hardening.py; in production, a
+# buffering proxy in front (README, "Production") holds slow clients instead of us.
+CLIENT_READ_SECONDS = 5.0
+THREADS = 32
+
+
+class _PatientConnection(TConn):
+    def init(self) -> None:
+        super().init()
+        self.sock.settimeout(CLIENT_READ_SECONDS)
+
+
+class PatientThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker whose connections time out on a client that stops sending."""
+
+    def accept(self, listener: Any) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+            self.nr_conns += 1
+            client_sock.setblocking(True)
+            conn = _PatientConnection(self.cfg, client_sock, client_addr, listener.getsockname())
+            self.enqueue_req(conn)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+
+
 class _Gunicorn(BaseApplication):
     def __init__(
         self,
@@ -93,8 +127,11 @@ def serve_http(
         "bind": f"0.0.0.0:{settings.port}",
         # WEB_CONCURRENCY is the platforms' (Heroku, Scalingo) way to size web processes.
         "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
-        "worker_class": "gthread",
-        "threads": 8,
+        "worker_class": "bot.serving.web.PatientThreadWorker",
+        "threads": THREADS,
+        # One request per connection: the read timeout then covers every request's headers.
+        # (Slack opens a connection per request anyway; so do most platforms' routers.)
+        "keepalive": 0,
         "timeout": 60,
         "graceful_timeout": 20,
         "accesslog": "-",
