@@ -387,7 +387,11 @@ def test_slack_rate_limiting_the_answer_keeps_it_for_the_outbox_which_delivers_i
     client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
     assert run_outbox_job(client, store, datetime.now(UTC) + timedelta(minutes=2)) >= 1
     engine.dispose()
-    posts = [c for c in fake_slack.calls[mark:] if c.method == "chat.postMessage"]
+    posts = [
+        c
+        for c in fake_slack.calls[mark:]
+        if c.method == "chat.postMessage" and c.params.get("channel") == ada.conv.dm
+    ]
     assert [c.status for c in posts] == [429, 200]
     assert posts[0].params.get("text") == posts[1].params.get("text")
     assert "Step 3 of 5" in str(posts[1].params.get("text"))
