@@ -517,19 +517,15 @@ class Coach:
         learner = self.store.get(learner.id)
         step = self._link_step()
         holder = self.store.holder_of(user_id, learner.id)
-        released: r.Answer | None = None
         if holder is not None and holder.verified:
             return self._refuse_claim(learner, login, user_id, True, holder, source)
-        if holder is not None:
-            released = self._release_typed_claim(holder, login, source)
+        if holder is None:
+            return self._link_proven(learner, step, login, user_id, source)
+        # A proof beats a typed, unproven claim (issue 13): release it, then link.
+        released = self._release_typed_claim(holder, login, source)
         answer = self._link_proven(learner, step, login, user_id, source)
-        if released is None or answer.learner is None or not answer.learner.verified:
-            return answer
-        note = r.Notice(
-            "link.released_staff",
-            {"user": learner.slack_user_id, "holder": holder.slack_user_id if holder else "?"}
-            | {"login": login},
-        )
+        facts = {"user": learner.slack_user_id, "holder": holder.slack_user_id, "login": login}
+        note = r.Notice("link.released_staff", facts)
         return replace(answer, also_tell=(released,), staff_notes=(*answer.staff_notes, note))
 
     # -- issue 13: a proof beats a typed claim; staff can unlink someone ---------------------
