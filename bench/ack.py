@@ -107,6 +107,11 @@ def people() -> list[tuple[str, str]]:
     return [(f"UBENCH{n:04d}", f"bench-{n:02d}") for n in range(CLIENTS)]
 
 
+# Each command typed and each click has its own trigger_id, and PR Coach acts once per
+# trigger_id (a replay does nothing): every request gets a new one in place of this.
+TRIGGER = b"BENCHTRIGGERID"
+
+
 def bodies(sender: SlackSender, kind: str, slack_base: str) -> list[tuple[bytes, str]]:
     """One request body per client: its learner's command, or its Check button click."""
     made = []
@@ -118,12 +123,14 @@ def bodies(sender: SlackSender, kind: str, slack_base: str) -> list[tuple[bytes,
                 user_id=user_id,
                 channel_id=dm_channel_id(user_id),
                 response_url=response_url,
+                trigger_id=TRIGGER.decode(),
             )
             made.append((urlencode(fields).encode(), FORM))
         else:
             payload = sender.action_payload(
                 "prcoach_check", user_id=user_id, response_url=response_url
             )
+            payload["trigger_id"] = TRIGGER.decode()
             made.append((urlencode({"payload": _json_text(payload)}).encode(), FORM))
     return made
 
@@ -150,14 +157,17 @@ def generate(
         body, content_type = requests[n]
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         planned = begin + (n / (len(requests) * pace) if pace else 0.0)  # staggered
+        sent = 0
         while True:
             time.sleep(max(0.0, planned - time.perf_counter()))
             started = planned if pace else time.perf_counter()
             if started >= stop_at:
                 break
-            headers = {"Content-Type": content_type, **_sign(body)}
+            sent += 1
+            fresh = body.replace(TRIGGER, f"{n}.{sent}.{time.time_ns()}".encode())
+            headers = {"Content-Type": content_type, **_sign(fresh)}
             try:
-                connection.request("POST", "/slack/events", body, headers)
+                connection.request("POST", "/slack/events", fresh, headers)
                 answer = connection.getresponse()
                 answer.read()
                 outcome = str(answer.status)

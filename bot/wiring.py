@@ -122,5 +122,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         outbox=store,
         sign_ins=sign_ins,
         reviews=reviews,
+        deliveries=store,
     )
     return Parts(services, store, github)

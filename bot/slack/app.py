@@ -97,15 +97,5 @@ def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) 
             return BoltResponse(status=200, body="")
         return next()
 
-    @app.middleware
-    def act_once_per_trigger(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
-        # A signed command or click can be captured and sent again within Slack's five
-        # minutes: each trigger_id (one per command typed, per button clicked) acts once.
-        trigger = body.get("trigger_id")
-        if isinstance(trigger, str) and trigger and not first_time(f"trigger:{trigger}"):
-            log.info("ignoring a replayed Slack request (same trigger_id)")
-            return BoltResponse(status=200, body="")
-        return next()
-
     listeners.register(app, services)
     return app

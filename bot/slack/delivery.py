@@ -59,6 +59,12 @@ class SignInWatcher(Protocol):
     def resume(self, services: Services, client: WebClient) -> int: ...
 
 
+class Deliveries(Protocol):
+    """What was already acted on (Slack events, commands and clicks, GitHub deliveries)."""
+
+    def claim_delivery(self, key: str, wait: float | None = None) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """What listeners need, built once per process (see :mod:`bot.wiring`)."""
@@ -73,6 +79,26 @@ class Services:
     sign_ins: SignInWatcher | None = None
     # Coaching after the pull request is open (review, merge): see bot/slack/reviews.py.
     reviews: ReviewCoach | None = None
+    # Set: each command and click acts once (see ``first_time``).
+    deliveries: Deliveries | None = None
+
+
+def first_time(services: Services, body: dict[str, Any]) -> bool:
+    """False for a command or click already acted on: Slack's signature stays valid for five
+    minutes, so a captured request can be sent again — each ``trigger_id`` (one per command
+    typed, per button clicked) acts once. Checked after the acknowledgement, so that the
+    acknowledgement never waits for the database."""
+    trigger = body.get("trigger_id")
+    if services.deliveries is None or not isinstance(trigger, str) or not trigger:
+        return True
+    try:
+        if services.deliveries.claim_delivery(f"trigger:{trigger}"[:128]):
+            return True
+    except StorageUnavailable as trouble:
+        log.warning("could not record a command or click (%s): acting on it", trouble.cause)
+        return True
+    log.info("ignoring a replayed Slack request (same trigger_id)")
+    return False
 
 
 class SlackProfile:

@@ -16,6 +16,7 @@ from bot.slack.delivery import (
     Services,
     SlackProfile,
     answering,
+    first_time,
     follow_up,
     open_dm,
     post,
@@ -75,6 +76,8 @@ def register(app: App, services: Services) -> None:
     app.action(v.ACTION_OPEN_GITHUB)(acknowledge)
 
     def on_button(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        if not first_time(services, body):
+            return  # the same click, sent again (a replay): acted on once already
         person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
         container = body.get("container", {})
         in_message = container.get("type") == "message" and not container.get("is_ephemeral")

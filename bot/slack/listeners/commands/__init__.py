@@ -14,6 +14,7 @@ from bot.slack.delivery import (
     Services,
     SlackProfile,
     answering,
+    first_time,
     follow_up,
     open_dm,
     post,
@@ -35,6 +36,8 @@ def register(app: App, services: Services) -> None:
         ack()
 
     def run_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        if not first_time(services, body):
+            return  # the same command, sent again (a replay): acted on once already
         person = Person(body["team_id"], body["user_id"])
         profile = SlackProfile(client, person.user_id)
         locale = profile.locale
