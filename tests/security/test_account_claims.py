@@ -69,7 +69,8 @@ def test_a_proof_releases_a_typed_claim_and_tells_the_claimant_and_staff(
 
     claimant.says("hello")
     claimant.says("owner-proves-it")
-    assert "Step 2 of 5" in claimant.clicks("prcoach_link_unverified").text  # typed, unproven
+    assert "Is this you?" in claimant.clicks("prcoach_link_unverified").text
+    assert "Step 2 of 5" in claimant.confirms().text  # linked as typed: unproven
 
     owner.says("hello")
     mark = len(fake_slack.calls)

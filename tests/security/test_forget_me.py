@@ -82,10 +82,13 @@ def test_forget_me_leaves_no_trace_in_rows_files_home_or_logs(
     ada = Conversation(slack, fake_slack, ada_id)
     grace = Conversation(slack, fake_slack, grace_id)
     ada.says("bonjour")
-    assert "Étape 2 sur 5" in ada.types(f"link {login}").text
+    assert "Étape 2 sur 5" in ada.links(login).text
     github_id = _github_user_id(bot.env["DATABASE_URL"], ada_id)
     grace.says("hello")
-    assert "already linked to someone else" in grace.types(f"link {login}").text
+    claim = grace.types(f"link {login}")
+    if "prcoach_that_is_me" in str(claim.blocks):  # "Is this you?" first
+        claim = grace.clicks("prcoach_that_is_me", on=claim)
+    assert "already linked to someone else" in claim.text
 
     question = ada.types("forget-me")
     log_mark = LogMark(bot)
@@ -133,7 +136,7 @@ def test_an_erased_cohort_leaves_no_name_in_the_database_files(
     staff = Conversation(slack, fake_slack, STAFF_USER)
     staff.types("invite " + " ".join(f"<@{p}>" for p in people) + f" {cohort}")
     for index, person in enumerate(people):
-        Conversation(slack, fake_slack, person).types(f"link erased-login-{serial}x{index}")
+        Conversation(slack, fake_slack, person).links(f"erased-login-{serial}x{index}")
     question = staff.types(f"purge-cohort {cohort}")
     staff.clicks("prcoach_confirm", on=question)
     traces = [*people, *(dm_channel_id(p) for p in people)]

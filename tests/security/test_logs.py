@@ -90,7 +90,7 @@ def test_at_debug_no_message_text_name_or_secret_is_logged_and_every_line_is_a_r
     sender = SlackSender(debug_bot.url, SIGNING_SECRET, fake=fake_slack)
     learner = Conversation(sender, fake_slack, user)
     learner.says("bonjour PRIVATE-DM-TEXT-4242")
-    learner.types("link zephyrine-q")
+    learner.links("zephyrine-q")
     # A captured command replayed too late: refused, and nothing of it logged (Bolt logs
     # the whole body of a request whose signature fails).
     fields = sender.command_body("explain STALE-MESSAGE-TEXT", user_id=user, user_name="Grace")
