@@ -293,7 +293,8 @@ def run() -> str:
         f"### Acknowledgement latency: {CLIENTS} concurrent clients for {SECONDS:g} s",
         "",
         f"Signed requests after {WARMUP:g} s of warm-up; gunicorn as in the Procfile "
-        "(WEB_CONCURRENCY=2, gthread, 8 threads). *Answers*: the messages PR Coach posted "
+        "(WEB_CONCURRENCY=2, gthread, 32 threads, one request per connection). "
+        "*Answers*: the messages PR Coach posted "
         "(its checks' results) during the run; *CPU s*: seconds used by the web workers / "
         "by the fakes' process.",
         "",

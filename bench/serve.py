@@ -2,7 +2,7 @@
 ``web:`` line serves PR Coach.
 
 It goes through :func:`bot.serving.web.serve_http` — the same gunicorn, ``WEB_CONCURRENCY``
-workers of 8 threads (gthread), the same access log — and the same WSGI routing
+workers of 32 threads (gthread), the same access log — and the same WSGI routing
 (:func:`bot.serving.wsgi.make_wsgi_app`), so that only the Bolt app differs: one listener
 that only acknowledges (for ``/prcoach`` and for the ``prcoach_*`` buttons), with the
 same Bolt options as PR Coach. The floor that Bolt and this server set. ``bare-lazy``

@@ -73,7 +73,7 @@ class SlackGuard:
             return [body]
 
         length_header = environ.get("CONTENT_LENGTH") or ""
-        if not length_header.isdigit():
+        if not (length_header.isascii() and length_header.isdigit()):
             # Slack always says how long its body is (no chunked uploads).
             return refuse("411 Length Required", "no_content_length", close=True)
         length = int(length_header)
