@@ -321,6 +321,12 @@ def publish_home(
     language: str | None = None,
 ) -> None:
     coach = services.coach
+    if learner is not None:
+        current = coach.store.find_id(learner.id)
+        if current is None or current.erased_at is not None:
+            # Erased meanwhile (forget-me, while an earlier answer was still being sent):
+            # their Home was emptied; an older view must not come back.
+            return
     overview = coach.overview(learner) if learner else None
     lang = learner.language if learner else language or services.settings.default_language
     view = services.renderer.home(overview, lang)
