@@ -1,7 +1,9 @@
-"""Locate the shared reference data (official schemas, examples, protocol facts).
+"""Locate the reference data (official schemas, examples, recorded traffic) the conformance
+tests check the fakes against.
 
-The folder lives next to the repository (``<repo>/../shared/reference``) or wherever
-``$PRCOACH_REFERENCE_DIR`` points. It is optional: tests that need it skip when it is absent.
+A trimmed copy lives in ``tests/reference`` (see its README: where each file comes from and
+how to refresh it), so every clone runs these tests. ``$PRCOACH_REFERENCE_DIR`` points them at
+another copy instead, such as the full folder the trimmed one is made from.
 """
 
 from __future__ import annotations
@@ -9,26 +11,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 ENV_VAR = "PRCOACH_REFERENCE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = REPO_ROOT / "tests" / "reference"
 
 
-def reference_dir() -> Path | None:
-    """The ``shared/reference`` folder, or None when it is not available."""
+def reference_dir() -> Path:
+    """The reference folder: ``$PRCOACH_REFERENCE_DIR``, or the copy in the repository."""
     configured = os.environ.get(ENV_VAR)
-    candidate = Path(configured) if configured else REPO_ROOT.parent / "shared" / "reference"
-    return candidate if candidate.is_dir() else None
+    return Path(configured) if configured else BUNDLED
 
 
 def require_reference(sub: str = "") -> Path:
-    """The path ``sub`` inside the reference folder; skips the calling test when it is missing."""
-    root = reference_dir()
-    if root is None:
-        where = os.environ.get(ENV_VAR) or str(REPO_ROOT.parent / "shared" / "reference")
-        pytest.skip(f"reference folder not found: {where} (set ${ENV_VAR} to its location)")
-    path = root / sub
-    if not path.exists():
-        pytest.skip(f"reference data not found: {path}")
+    """The path ``sub`` inside the reference folder. Missing data is a failure, not a skip:
+    the files are part of the repository (``tests/reference/refresh.py`` lists them)."""
+    path = reference_dir() / sub
+    assert path.exists(), (
+        f"reference data not found: {path} (add it to tests/reference/refresh.py's FILES "
+        f"and run it, see tests/reference/README.md)"
+    )
     return path
