@@ -19,7 +19,9 @@ def command(name: str, text: str) -> str:
     pattern = rf"<!-- ci: {re.escape(name)} -->\s*```sh\n(.*?)\n```"
     found = re.findall(pattern, text, flags=re.S)
     if len(found) != 1:
-        raise SystemExit(f"README.md: expected one '<!-- ci: {name} -->' sh block, found {len(found)}")
+        raise SystemExit(
+            f"README.md: expected one '<!-- ci: {name} -->' sh block, found {len(found)}"
+        )
     lines = [line for line in found[0].splitlines() if line.strip()]
     if len(lines) != 1:
         raise SystemExit(f"README.md: the '{name}' block must be one line, it has {len(lines)}")

@@ -1,7 +1,8 @@
-"""``python -m bot [serve|worker|console|migrate|check-config]``.
+"""``python -m bot [--env-file PATH] [serve|worker|console|sandbox|migrate|check-config]``.
 
-A missing or malformed setting, or a broken course file, prints one clear message and
-exits with status 2, without a traceback.
+Missing or malformed settings (all of them, in one message), a broken course file, or a
+setting a service refuses (``check-config``) print a clear message and exit with status 2,
+without a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.errors import ConfigError, CourseError
 from bot.serving.logs import configure_logging
-from bot.settings import Settings, load_settings
+from bot.settings import FIND, Settings, find_env_file, load_settings
 from bot.storage.database import first_line
 
 log = logging.getLogger("bot")
@@ -52,8 +53,10 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def _preflight(settings: Settings) -> None:
-    """Before serving: the course loads, the schema is current, Slack knows the token."""
+    """Before serving: the course loads, the schema is current, Slack knows the token, and
+    GitHub's side (token, practice repository) is said to be wrong in the log if it is."""
     from bot.github.client import make_github_for
+    from bot.github.health import check_github
     from bot.slack.app import check_token, make_web_client
     from bot.storage.database import migrate
     from bot.wiring import load_content
@@ -63,27 +66,88 @@ def _preflight(settings: Settings) -> None:
     check_token(make_web_client(settings))
     # A GitHub App not installed on the practice repository stops the start here, once,
     # rather than in every web worker.
-    make_github_for(settings)
+    github = make_github_for(settings)
+    for finding in check_github(settings, github):
+        if not finding.ok or finding.warning:
+            # Learners would only see stuck checks: say it where the operator looks.
+            log.warning("%s", finding.text)
+
+
+def _say_env_file(settings: Settings) -> str:
+    if settings.env_file is not None:
+        return f"Settings read from {settings.env_file} (the environment wins over it)."
+    return "No .env file found (current folder, project folder): settings from the environment."
+
+
+def check_config(settings: Settings) -> int:
+    """Settings and course valid, then each setting tried on its service; 2 on any problem."""
+    from bot.github.client import make_github_for
+    from bot.github.health import check_github
+    from bot.health import Finding, report
+    from bot.wiring import load_content
+
+    print(_say_env_file(settings))
+    load_content(settings)
+    print("Settings and course are valid. Trying them on Slack and GitHub:")
+    findings: list[Finding] = []
+    if settings.slack_bot_token:
+        from bot.slack.app import make_web_client
+        from bot.slack.health import check_slack
+
+        findings += check_slack(settings, make_web_client(settings))
+    try:
+        findings += check_github(settings, make_github_for(settings))
+    except ConfigError as error:  # the GitHub App: not installed, wrong key…
+        findings.append(Finding(error.variable, False, str(error)))
+    print(report(findings))
+    problems = [f for f in findings if not f.ok]
+    if problems:
+        names = ", ".join(dict.fromkeys(f.setting for f in problems))
+        print(f"PR Coach cannot work as set: fix {names} (above).", file=sys.stderr)
+        return EXIT_CONFIG
+    print("All set.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="PR Coach, a Slack bot.")
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="the settings file to read (default: .env in the current folder, else in the "
+        "project's folder)",
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
     console = sub.add_parser("console", help="walk the course in this terminal")
     console.add_argument("--database", help="database URL (default: a fresh temporary one)")
     console.add_argument("--lang", choices=("en", "fr"), help="language of the console learner")
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try the course in this terminal against a simulated GitHub: no account, no network",
+    )
+    sandbox.add_argument("--lang", choices=("en", "fr"), default="en", help="language")
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    sub.add_parser("check-config", help="validate the settings and the course, then exit")
+    sub.add_parser(
+        "check-config", help="validate the settings and the course, try them on Slack and GitHub"
+    )
     sub.add_parser("worker", help="run the scheduled jobs: the weekly digest and reminders")
     args = parser.parse_args(argv)
     command = args.command or "serve"
     database = ""
 
+    if command == "sandbox":
+        from bot.serving.sandbox import run_sandbox
+
+        return run_sandbox(language=args.lang)
     try:
-        settings = load_settings(need_slack=command in ("serve", "check-config"))
+        env_file = find_env_file(args.env_file) if args.env_file else FIND
+        settings = load_settings(env_file=env_file, need_slack=command in ("serve", "check-config"))
         database = settings.database_url
         configure_logging(settings.log_level, _secrets(settings))
+        if command == "check-config":
+            return check_config(settings)
+        log.info("%s", _say_env_file(settings))
         if command == "console":
             from bot.serving.console import run_console
 
@@ -97,12 +161,6 @@ def main(argv: list[str] | None = None) -> int:
             from bot.serving.worker import run_worker
 
             run_worker(settings)
-            return 0
-        if command == "check-config":
-            from bot.wiring import load_content
-
-            load_content(settings)
-            print("Settings and course are valid.")
             return 0
         _preflight(settings)
         if settings.socket_mode:

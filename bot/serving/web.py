@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -126,7 +125,7 @@ def serve_http(
     options = {
         "bind": f"0.0.0.0:{settings.port}",
         # WEB_CONCURRENCY is the platforms' (Heroku, Scalingo) way to size web processes.
-        "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "workers": settings.web_concurrency,
         "worker_class": "bot.serving.web.PatientThreadWorker",
         "threads": THREADS,
         # One request per connection: the read timeout then covers every request's headers.

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
+import requests
 from apscheduler.events import EVENT_SCHEDULER_START, SchedulerEvent
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,13 +25,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from github import GithubException
 from slack_sdk import WebClient
 
 from bot.errors import ConfigError
+from bot.github.health import practice_repo_problem, token_expiry
 from bot.github.probes import Prober
 from bot.settings import HELP, Settings
 from bot.slack.app import check_token, make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
+from bot.slack.health import warn_staff
 from bot.slack.progress import run_outbox_job, run_watch_job
 from bot.slack.reviews import run_review_job
 from bot.slack.verification import run_device_flow_job
@@ -290,6 +294,34 @@ def add_jobs(
             name="GitHub sign-ins nobody polls",
             misfire_grace_time=SIGN_IN_EVERY_SECONDS,
         )
+
+    def health(due: datetime | None = None) -> None:
+        # What would stop every learner at once, told to the staff before they notice.
+        now = datetime.now(UTC)
+        expires = None
+        if not settings.github_app:  # an app's tokens are renewed by the bot itself
+            try:
+                expires = token_expiry(parts.github)
+            except (GithubException, requests.RequestException) as error:
+                log.info("could not read the GitHub token's expiry now (%s)", error)
+        problem = practice_repo_problem(parts.github, settings.practice_repo)
+        warn_staff(
+            services,
+            client,
+            store.claim_delivery,
+            now,
+            token_expires=expires,
+            repo_problem=problem,
+        )
+
+    scheduler.add_job(
+        health,
+        IntervalTrigger(hours=1, timezone=settings.timezone),
+        id="health",
+        name="GitHub token and practice repository",
+        next_run_time=datetime.now(UTC) + timedelta(seconds=5),
+        misfire_grace_time=3600,
+    )
     scheduler.add_job(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=settings.timezone),

@@ -259,5 +259,23 @@ def migrate(url: str) -> None:
     migration environment holds an advisory lock, so one migrates and the others then find
     the schema current; on SQLite ``BEGIN IMMEDIATE`` does the same.
     """
-    command.upgrade(alembic_config(url), "head")
-    log.info("database schema is up to date")
+    applied: list[str] = []
+
+    def quiet(record: logging.LogRecord) -> bool:
+        # Alembic's INFO lines ("Context impl…", "Will assume…", "Running upgrade…") are
+        # start-up chatter: one line of ours says what changed, and DEBUG shows them all.
+        message = record.getMessage()
+        if message.startswith("Running upgrade"):
+            applied.append(message.rsplit("-> ", 1)[-1].split(",")[0].strip())
+        return record.levelno > logging.INFO or log.isEnabledFor(logging.DEBUG)
+
+    chatty = logging.getLogger("alembic.runtime.migration")
+    chatty.addFilter(quiet)
+    try:
+        command.upgrade(alembic_config(url), "head")
+    finally:
+        chatty.removeFilter(quiet)
+    if applied:
+        log.info("database schema upgraded (%d migrations, now at %s)", len(applied), applied[-1])
+    else:
+        log.debug("database schema is up to date")

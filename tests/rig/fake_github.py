@@ -1929,6 +1929,12 @@ class FakeGitHub:
             (method, re.compile(pattern), getattr(self, f"_{name}"))
             for method, pattern, name in self.ROUTES
         ]
+        # --- personal tokens' life (issue 15: check-config, the worker's warnings) ---------
+        # A revoked (or expired) token gets 401 "Bad credentials" everywhere, as on GitHub.
+        self.revoked_tokens: set[str] = set()
+        # Sent as GitHub-Authentication-Token-Expiration ("YYYY-MM-DD HH:MM:SS UTC") on
+        # answers to a personal token, as GitHub does for tokens with an expiry date.
+        self.token_expiration: str | None = None
 
     # ------------------------------------------------------------- lifecycle
 
@@ -1982,6 +1988,7 @@ class FakeGitHub:
             self._user_tokens.clear()
             self.oauth_client_id, self.device_flow_enabled = OAUTH_CLIENT_ID, True
             self.device_interval, self.slow_down_step, self.device_expires_in = 1, 1, 900
+        self.revoked_tokens, self.token_expiration = set(), None  # issue 15
 
     # ------------------------------------------------------------- log
 
@@ -2219,8 +2226,13 @@ class FakeGitHub:
         website = request.path.startswith("/login/")  # github.com, not the API
         with self._lock:
             response = self._injected_fault(viewer.id if viewer else 1, rate_limited=not website)
+        personal = bool(record.token) and not str(record.token).startswith(("ghs_", "gho_", "eyJ"))
+        if response is None and record.token in self.revoked_tokens:  # issue 15
+            response = _error(401, "Bad credentials", status="401").response
         if response is None:
             response = self._dispatch(request)
+        if personal and self.token_expiration and response.status != 401:  # issue 15
+            response.headers["GitHub-Authentication-Token-Expiration"] = self.token_expiration
         # A learner's own token (device flow) spends the learner's budget, not the bot's.
         learners = bool(record.token and record.token.startswith("gho_"))
         with self._lock:
