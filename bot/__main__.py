@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
@@ -127,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         help="try the course in this terminal against a simulated GitHub: no account, no network",
     )
     sandbox.add_argument("--lang", choices=("en", "fr"), default="en", help="language")
+    sandbox.add_argument("--course", metavar="FILE", help="a course file to preview")
+    sandbox.add_argument(
+        "--merge", action="store_true", help="with the last step 'your pull request is merged'"
+    )
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser(
         "check-config", help="validate the settings and the course, try them on Slack and GitHub"
@@ -136,15 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     database = ""
 
-    if command == "sandbox":
-        from bot.serving.sandbox import run_sandbox
-
-        return run_sandbox(language=args.lang)
     try:
+        if command == "sandbox":  # its own settings: a simulated GitHub, no account
+            from bot.serving.sandbox import run_sandbox
+
+            return run_sandbox(
+                language=args.lang, course_file=args.course, require_merge=args.merge
+            )
         env_file = find_env_file(args.env_file) if args.env_file else FIND
         settings = load_settings(env_file=env_file, need_slack=command in ("serve", "check-config"))
         database = settings.database_url
-        configure_logging(settings.log_level, _secrets(settings))
+        if command == "console":  # the log stays out of the conversation
+            log_file = Path(tempfile.gettempdir()) / "prcoach-console.log"
+            configure_logging(settings.log_level, _secrets(settings), file=log_file)
+        else:
+            configure_logging(settings.log_level, _secrets(settings))
         if command == "check-config":
             return check_config(settings)
         log.info("%s", _say_env_file(settings))

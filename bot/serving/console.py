@@ -1,36 +1,168 @@
 """``python -m bot console``: the same course in a terminal, for one learner.
 
 Staff preview a course they wrote; developers walk the flow without Slack. It drives the
-very same :class:`~bot.course.coach.Coach` as Slack does, against the configured GitHub.
+very same :class:`~bot.course.coach.Coach` as Slack does, against the configured GitHub,
+and renders its replies with the console's own views (:mod:`bot.serving.console_views`).
+Log lines go to a file, never into the conversation. The sandbox
+(:mod:`bot.serving.sandbox`) runs this session against a simulated GitHub.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from bot.course import replies as r
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_command, parse_message
-from bot.course.replies import AccountCard, Answer, Diagram
+from bot.course.text import normalize
+from bot.serving.console_views import ConsoleRenderer, Style
 from bot.settings import Settings
 from bot.storage.database import migrate
-from bot.wiring import build
+from bot.wiring import Parts, build
 
-_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
-_BARE_LINK = re.compile(r"<(https?://[^>]+)>")
+QUIT = frozenset({"quit", "exit", "quitter", "q"})
+YES = frozenset({"yes", "y", "oui", "o"})
+# Typing these is already a decision: no Yes/Cancel round trip in a terminal.
+_TYPED_IS_CONFIRMED = (Action.RESTART, Action.LINK, Action.UNLINK)
+
+# A line the session lets someone else answer first (the sandbox's GitHub actions): the text
+# to show, or None when the line is for the coach.
+Extra = Callable[[str, str], str | None]
 
 
-def plain(mrkdwn: str) -> str:
-    """Slack mrkdwn to terminal text: links as "label (url)", entities unescaped."""
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", mrkdwn)
-    text = _BARE_LINK.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+class Session:
+    """One learner talking to the coach in a terminal."""
+
+    def __init__(
+        self,
+        parts: Parts,
+        renderer: ConsoleRenderer,
+        *,
+        language: str,
+        stdin: TextIO,
+        stdout: TextIO,
+        files: Path,
+        extra: Extra | None = None,
+        show_staff_channel: bool = False,
+        person: Person | None = None,
+    ) -> None:
+        self.coach = parts.services.coach
+        self.renderer = renderer
+        self.stdin, self.stdout = stdin, stdout
+        self.files = files
+        self.extra = extra
+        # The sandbox shows what the staff channel gets; a plain console has no channel, so
+        # it never says a mentor was told.
+        self.show_staff_channel = show_staff_channel
+        self.person = person or Person("console", "learner")
+        self.learner = self.coach.learner(self.person, lambda: language)
+        self.pending: r.Confirm | None = None
+        # The learner's picture is drawn as Slack's views draw it, into a file here.
+        self.pictures = parts.services.renderer.picture
+        self.drawn = 0
+        # "Is this you?" waiting for a typed yes or no (there are no buttons here).
+        self.question: str | None = None
+
+    @property
+    def language(self) -> str:
+        return self.coach.learner(self.person).language
+
+    def show(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def say(self, key: str, **facts: object) -> None:
+        self.show(self.renderer._t(self.renderer.messages(key, self.language, **facts)))
+
+    def run(self, opening: list[str] | None = None) -> int:
+        for text in opening or []:
+            self.show(text + "\n")
+        self.respond(Intent(Action.START))
+        while True:
+            print("\n> ", end="", file=self.stdout, flush=True)
+            line = self.stdin.readline()
+            if not line or line.strip().lower() in QUIT:
+                self.show("")
+                return 0
+            text = line.strip()
+            if not text:
+                continue
+            self.show("")
+            self.handle(text)
+
+    def handle(self, text: str) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            if normalize(text) in YES:
+                self.respond(Intent(Action(pending.action), pending.argument, confirmed=True))
+            else:
+                self.say("console.cancelled")
+            return
+        if self.extra is not None:
+            shown = self.extra(text, self.language)
+            if shown is not None:
+                self.show(shown)
+                return
+        learner = self.coach.learner(self.person)
+        if text.startswith("/prcoach"):
+            intent = parse_command(text.removeprefix("/prcoach"))
+        else:
+            intent = parse_message(text, expecting_login=self.coach.expects_login(learner))
+        if intent.action in _TYPED_IS_CONFIRMED and learner.github_login:
+            intent = Intent(intent.action, intent.argument, confirmed=True)
+        self.respond(intent)
+
+    def respond(self, intent: Intent) -> None:
+        learner = self.coach.learner(self.person)
+        answer = self.coach.handle(learner, intent, "console")
+        if not self.show_staff_channel:
+            answer = _nobody_told(answer)
+        self.show(self.renderer.answer(answer))
+        if answer.learner is not None and any(isinstance(x, r.Diagram) for x in answer.replies):
+            # The picture Slack would show: a file to open, with its description.
+            picture = self.pictures(self.coach.learner(self.person), answer.learner.language)
+            self.drawn += 1
+            path = self.files / f"where-you-are-{self.drawn}.png"
+            path.write_bytes(picture.png)
+            self.show(self.renderer.style.dim(f"[{picture.title}: {path}]\n[{picture.alt_text}]"))
+        for alert in answer.staff_alerts:
+            self.show("\n" + self.renderer.style.dim(self.renderer._t(
+                self.renderer.messages("console.staff_alert", self.language)
+            )))  # fmt: skip
+            self.show(self.renderer.staff_alert(alert, self.language))
+        for out in answer.files:
+            path = self.files / out.filename
+            path.write_bytes(out.content)
+            self.say("console.file_saved", path=path)
+        confirms = [reply for reply in answer.replies if isinstance(reply, r.Confirm)]
+        self.pending = confirms[-1] if confirms else None
+        cards = [reply for reply in answer.replies if isinstance(reply, r.AccountCard)]
+        self.question = None
+        if cards:
+            card = cards[-1]
+            self.question = json.dumps({"asker": card.asker, "id": card.github_user_id})
+
+
+def _nobody_told(answer: r.Answer) -> r.Answer:
+    """No staff channel here: alerts go nowhere, and the learner is not told otherwise."""
+    replies = tuple(
+        replace(reply, staff_channel=None) if isinstance(reply, r.StuckHelp) else reply
+        for reply in answer.replies
+    )
+    return replace(answer, replies=replies, staff_alerts=())
+
+
+def console_renderer(parts: Parts, stdout: TextIO, staff_channel_name: str | None = None):
+    slack = parts.services.renderer
+    style = Style(ansi=stdout.isatty())
+    return ConsoleRenderer(
+        slack.course, slack.glossary, slack.messages, slack.site, style, staff_channel_name
+    )
 
 
 def run_console(
@@ -41,71 +173,18 @@ def run_console(
     stdout: TextIO = sys.stdout,
     language: str | None = None,
 ) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="prcoach-"))
     if database_url is None:
         # A fresh journey each time unless asked otherwise: the console is for previews.
-        database_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='prcoach-')) / 'console.db'}"
+        database_url = f"sqlite:///{folder / 'console.db'}"
     migrate(database_url)
-    parts = build(_with_database(settings, database_url))
-    coach, renderer = parts.services.coach, parts.services.renderer
-    person = Person("console", "learner")
-    lang = language or settings.default_language
-    learner = coach.learner(person, lambda: lang)
-
-    def show(text: str) -> None:
-        print(plain(text), file=stdout, flush=True)
-
-    def prompt_hint() -> str:
-        current = coach.learner(person)
-        if current.language == "fr":
-            return "(vérifier · comment · bloqué · aide · c'est quoi un fork ? · quitter)"
-        return "(check · how · stuck · help · what is a fork? · quit)"
-
-    pictures = Path(tempfile.mkdtemp(prefix="prcoach-pictures-"))
-
-    def show_answer(answer: Answer) -> None:
-        show(renderer.answer(answer).text)
-        if answer.learner is not None and any(isinstance(r, Diagram) for r in answer.replies):
-            # The picture Slack would show: a file to open, with its description.
-            picture = renderer.picture(coach.learner(person), answer.learner.language)
-            path = pictures / f"where-you-are-{next(counter)}.png"
-            path.write_bytes(picture.png)
-            show(f"[{picture.title}: {path}]\n[{picture.alt_text}]")
-
-    counter = itertools.count(1)
-    show_answer(coach.handle(learner, Intent(Action.START), "console"))
-    show(prompt_hint())
-    read: Callable[[], str] = stdin.readline
-    # "Is this you?" waiting for a typed yes or no (there are no buttons here).
-    question: str | None = None
-    while True:
-        print("> ", end="", file=stdout, flush=True)
-        line = read()
-        if not line or line.strip().lower() in ("quit", "exit", "quitter", "q"):
-            show("")
-            return 0
-        learner = coach.learner(person)
-        text = line.strip()
-        if text.startswith("/prcoach"):
-            intent = parse_command(text.removeprefix("/prcoach"))
-        else:
-            intent = parse_message(text, expecting_login=coach.expects_login(learner))
-        if intent.action in (Action.RESTART, Action.LINK, Action.UNLINK) and learner.github_login:
-            # No buttons here: typing the command is the confirmation.
-            intent = Intent(intent.action, intent.argument, confirmed=True)
-        if question is not None and intent.action is Action.SMALL_TALK:
-            answered = Action.THAT_IS_ME if intent.argument == "yes" else Action.NOT_ME
-            intent = Intent(answered, question)
-        answer = coach.handle(learner, intent, "console")
-        show_answer(answer)
-        cards = [reply for reply in answer.replies if isinstance(reply, AccountCard)]
-        question = None
-        if cards:
-            card = cards[-1]
-            question = json.dumps({"asker": card.asker, "id": card.github_user_id})
-            show("(oui / non)" if answer.language == "fr" else "(yes / no)")
-
-
-def _with_database(settings: Settings, url: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, database_url=url)
+    parts = build(replace(settings, database_url=database_url))
+    session = Session(
+        parts,
+        console_renderer(parts, stdout),
+        language=language or settings.default_language,
+        stdin=stdin,
+        stdout=stdout,
+        files=folder,
+    )
+    return session.run()

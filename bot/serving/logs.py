@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -78,8 +79,13 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler()
+def configure_logging(
+    level: str, secrets: Iterable[str] = (), *, file: str | os.PathLike[str] | None = None
+) -> None:
+    """Log lines on stderr, or in ``file`` (the console: logs stay out of the conversation)."""
+    handler: logging.Handler = (
+        logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler()
+    )
     handler.setFormatter(JsonLines())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
@@ -88,6 +94,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     floor = max(logging.getLevelName(level.upper()), logging.INFO)
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(floor)
+    # Alembic tells every plugin it sets up and every step of a migration at INFO: start-up
+    # chatter. bot.storage.database.migrate says in one line what changed; DEBUG shows all.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 
 
 class GunicornLogs(GunicornLogger):

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.course.coach import Coach, Person
 from bot.course.learner import Learner
-from bot.course.replies import Answer, Diagram, Notice
+from bot.course.replies import Answer, Diagram, Notice, StuckHelp
 from bot.course.review_coach import ReviewCoach
 from bot.course.staff import StaffDesk
 from bot.errors import StorageUnavailable
@@ -257,15 +257,7 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
                 )
             except SlackApiError as error:
                 log.error("could not post to the staff channel: %s", error.response.get("error"))
-    for alert in answer.staff_alerts:
-        if settings.staff_channel:
-            message = services.renderer.staff_alert(alert, settings.default_language)
-            try:
-                client.chat_postMessage(
-                    channel=settings.staff_channel, text=message.text, blocks=message.blocks
-                )
-            except SlackApiError as error:
-                log.error("could not alert the staff channel: %s", error.response.get("error"))
+    alert_staff(services, client, answer)  # none left when the caller alerted first
     if answer.changed and answer.learner is not None:
         publish_home(services, client, answer.learner)
     if answer.erased_user:
@@ -311,6 +303,33 @@ def send_picture(services: Services, client: WebClient, learner: Learner) -> Non
     except Exception:
         # The answer in words is already posted: the picture is a bonus, never a failure.
         log.exception("could not draw learner %s their picture", learner.id)
+
+
+def alert_staff(services: Services, client: WebClient, answer: Answer) -> Answer:
+    """Post the answer's alerts to the staff channel *before* the learner reads it, and
+    return it without them; "I have told the mentors" stays only if they were told.
+
+    Call it before rendering an answer that may carry alerts (``I'm stuck``).
+    """
+    if not answer.staff_alerts:
+        return answer
+    channel = services.settings.staff_channel
+    told = bool(channel)
+    for alert in answer.staff_alerts:
+        if not channel:
+            break
+        message = services.renderer.staff_alert(alert, services.settings.default_language)
+        try:
+            client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+        except (SlackApiError, OSError) as error:
+            told = False
+            cause = error.response.get("error") if isinstance(error, SlackApiError) else error
+            log.error("could not alert the staff channel: %s", cause)
+    replies = tuple(
+        replace(reply, staff_channel=None) if isinstance(reply, StuckHelp) and not told else reply
+        for reply in answer.replies
+    )
+    return replace(answer, replies=replies, staff_alerts=())
 
 
 def publish_home(

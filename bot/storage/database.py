@@ -259,23 +259,42 @@ def migrate(url: str) -> None:
     migration environment holds an advisory lock, so one migrates and the others then find
     the schema current; on SQLite ``BEGIN IMMEDIATE`` does the same.
     """
-    applied: list[str] = []
-
-    def quiet(record: logging.LogRecord) -> bool:
-        # Alembic's INFO lines ("Context impl…", "Will assume…", "Running upgrade…") are
-        # start-up chatter: one line of ours says what changed, and DEBUG shows them all.
-        message = record.getMessage()
-        if message.startswith("Running upgrade"):
-            applied.append(message.rsplit("-> ", 1)[-1].split(",")[0].strip())
-        return record.levelno > logging.INFO or log.isEnabledFor(logging.DEBUG)
-
-    chatty = logging.getLogger("alembic.runtime.migration")
-    chatty.addFilter(quiet)
+    # Alembic's INFO lines ("setup plugin…", "Context impl…", "Running upgrade…") are start-up
+    # chatter: they are kept aside and summed up in one line; DEBUG shows them as they come.
+    chatty = logging.getLogger("alembic")
+    kept = _Kept()
+    quiet = not log.isEnabledFor(logging.DEBUG)
+    saved = chatty.propagate, chatty.level
+    if quiet:
+        chatty.propagate = False
+        chatty.setLevel(logging.INFO)
+        chatty.addHandler(kept)
     try:
         command.upgrade(alembic_config(url), "head")
     finally:
-        chatty.removeFilter(quiet)
+        if quiet:
+            chatty.removeHandler(kept)
+            chatty.propagate, chatty.level = saved
+    for record in kept.records:
+        if record.levelno >= logging.WARNING:
+            log.log(record.levelno, "alembic: %s", record.getMessage())
+    applied = [
+        r.getMessage().rsplit("-> ", 1)[-1].split(",")[0].strip()
+        for r in kept.records
+        if r.getMessage().startswith("Running upgrade")
+    ]
     if applied:
         log.info("database schema upgraded (%d migrations, now at %s)", len(applied), applied[-1])
     else:
         log.debug("database schema is up to date")
+
+
+class _Kept(logging.Handler):
+    """Keeps the records it is handed (Alembic's, during a migration)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

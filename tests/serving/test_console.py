@@ -116,9 +116,9 @@ def test_the_whole_course_in_english(
     out, gh = result.stdout, fake_github.url
     in_order(
         out,
-        "Hello, I'm *PR Coach*",
+        "Hello, I'm PR Coach.",  # the course's *bold* is not shown as asterisks
         "Step 1 of 5: Connect your GitHub account",
-        "(check · how · stuck · help · what is a fork? · quit)",
+        "→ type: check · how · I'm stuck · what is a fork? · where am I · help · quit",
         "Done: Connect your GitHub account.",
         "Step 2 of 5: Make your own copy (fork)",
         "Done: Make your own copy (fork).",
@@ -128,7 +128,7 @@ def test_the_whole_course_in_english(
         "Done: Add your presentation.",
         "Step 5 of 5: Open your pull request",
         "Done: Open your pull request.",
-        "You did it: the course is complete.",
+        "Congratulations, you've finished the course! 🎉",
         "Your progress",
         "GitHub account: Ada-L",
     )
@@ -156,9 +156,9 @@ def test_the_whole_course_in_french(
     out, gh = result.stdout, fake_github.url
     in_order(
         out,
-        "Bonjour, je suis *PR Coach*",
+        "Bonjour, je suis PR Coach",
         "Étape 1 sur 5 : Relier votre compte GitHub",
-        "(vérifier · comment · bloqué · aide · c'est quoi un fork ? · quitter)",
+        "→ écrivez : vérifier · comment · je suis bloqué·e · c'est quoi un fork ? · où j'en suis",
         "Étape terminée : « Relier votre compte GitHub ».",
         "Étape 2 sur 5 : Faire votre propre copie (fork)",
         "Étape terminée : « Faire votre propre copie (fork) ».",
@@ -168,7 +168,7 @@ def test_the_whole_course_in_french(
         "Étape terminée : « Ajouter votre présentation ».",
         "Étape 5 sur 5 : Ouvrir votre pull request",
         "Étape terminée : « Ouvrir votre pull request ».",
-        "Bravo : le parcours est terminé.",
+        "Bravo, vous avez terminé le parcours ! 🎉",
         "Votre progression",
         "Compte GitHub : Ada-L",
     )
@@ -270,7 +270,7 @@ def test_checks_follow_the_world_between_lines(
             ("Make your own copy (fork)", fork, "Step 3 of 5: Create a branch"),
             ("Create a branch", branch, "Step 4 of 5: Add your presentation"),
             ("Add your presentation", commit, "Step 5 of 5: Open your pull request"),
-            ("Open your pull request", open_pull, "You did it: the course is complete."),
+            ("Open your pull request", open_pull, "Congratulations, you've finished the course!"),
         ]:
             assert f"Not yet: {title}." in console.say("check")
             change(fake_github)
@@ -286,3 +286,34 @@ def test_checks_follow_the_world_between_lines(
     finally:
         console.kill()
     assert "Traceback" not in (tmp_path / "console.stderr").read_text(encoding="utf-8")
+
+
+# -- the console's own views: each header and congratulation once, no log line, no untruth ----
+
+
+def test_each_header_and_congratulation_once_and_no_log_line(
+    fake_github: FakeGitHub, tmp_path: Path, everything_done: None
+) -> None:
+    env = {**console_env(fake_github, tmp_path), "STAFF_CHANNEL": "CSTAFF01", "LOG_LEVEL": "DEBUG"}
+    result = subprocess.run(
+        console_command(tmp_path),
+        input="ada-l\ncheck\ncheck\ncheck\ncheck\nI'm stuck\nquit\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for heading in (f"Step {n} of 5:" for n in range(1, 6)):
+        assert out.count(heading) == 1, heading  # the progress line does not repeat it
+    assert out.count("Congratulations") == 1
+    assert "You did it: the course is complete." not in out  # one congratulation, not two
+    # The console has no staff channel: nobody was told, and the learner is not told otherwise.
+    assert "I have told the mentors" not in out and "let a mentor know" not in out
+    assert "You can also ask a mentor of your cohort directly." in out
+    # Logs (DEBUG here) go to a file, never into the conversation or the terminal.
+    assert " INFO " not in out + result.stderr and " DEBUG " not in out + result.stderr
+    assert "<" not in out.replace("<login>", "").replace("<word>", "")  # no Slack markup

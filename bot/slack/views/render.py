@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.course import replies as r
@@ -133,8 +133,14 @@ def _date(iso_day: str, lang: str) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _utc_time(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
+def local_time(moment: datetime, layout: str = "{time}", fallback: str = "%H:%M") -> str:
+    """A time Slack shows in each reader's own time zone (and language): ``<!date^…>``.
+
+    The fallback after ``|`` is what a client that cannot format dates shows (and what a
+    notification reads): the time in UTC, said so.
+    """
+    stamp = int(moment.timestamp())
+    return f"<!date^{stamp}^{layout}|{moment.astimezone(UTC):{fallback}} UTC>"
 
 
 class Renderer:
@@ -182,10 +188,10 @@ class Renderer:
                 return Message(text, [section(text)])
             case r.GitHubTrouble(retry_at=retry_at, rate_limited=limited):
                 if limited:
-                    at = _utc_time(retry_at) if retry_at else "?"
+                    at = local_time(retry_at) if retry_at else "?"
                     text = m("github.rate_limited", lang, time=at)
                 elif retry_at:
-                    text = m("github.trouble_until", lang, time=_utc_time(retry_at))
+                    text = m("github.trouble_until", lang, time=local_time(retry_at))
                 else:
                     text = m("github.trouble", lang)
                 return Message(text, [section(text)])
@@ -535,7 +541,8 @@ class Renderer:
         for row in checklist.rows:
             title = row.step.title(lang, facts)
             if row.done and row.done_at:
-                state = m("checklist.done_on", lang, when=f"{row.done_at:%d/%m %H:%M}")
+                when = local_time(row.done_at, "{date_short} {time}", "%d/%m %H:%M")
+                state = m("checklist.done_on", lang, when=when)
             elif row.done:
                 state = m("checklist.done", lang)
             elif row.current:
@@ -599,7 +606,7 @@ class Renderer:
                 "#" + str(learner.facts.get("pr_url") or "").rsplit("/", 1)[-1],
             ),
             diagnosis=escape(learner.last_diagnosis or none),
-            since=f"{learner.step_started_at:%d/%m %H:%M} UTC",
+            since=local_time(learner.step_started_at, "{date_short} {time}", "%d/%m %H:%M"),
         )
         return Message(f"{first}\n{details}", [section(first), context(details)])
 

@@ -15,6 +15,7 @@ from bot.slack.delivery import (
     CheckingNotice,
     Services,
     SlackProfile,
+    alert_staff,
     answering,
     first_time,
     follow_up,
@@ -126,8 +127,12 @@ def register(app: App, services: Services) -> None:
                 post(services, client, channel, answer)
                 notice.clear()
             else:
-                answer = with_files_sent(
-                    services, client, coach.handle(learner, intent, source="button")
+                answer = alert_staff(
+                    services,
+                    client,
+                    with_files_sent(
+                        services, client, coach.handle(learner, intent, source="button")
+                    ),
                 )
                 send(answer)
             follow_up(services, client, answer)

@@ -13,6 +13,7 @@ from bot.slack.delivery import (
     CheckingNotice,
     Services,
     SlackProfile,
+    alert_staff,
     answering,
     first_time,
     follow_up,
@@ -59,8 +60,10 @@ def register(app: App, services: Services) -> None:
                 respond_with(services, respond, answer, replace=notice.shown)
                 follow_up(services, client, answer)
                 return
-            answer = with_files_sent(
-                services, client, coach.handle(learner, intent, source="command")
+            answer = alert_staff(
+                services,
+                client,
+                with_files_sent(services, client, coach.handle(learner, intent, source="command")),
             )
             if intent.action is Action.START:
                 # The journey lives in the direct message with the bot.

@@ -13,6 +13,7 @@ from bot.slack.delivery import (
     CheckingNotice,
     Services,
     SlackProfile,
+    alert_staff,
     answering,
     follow_up,
     post,
@@ -52,8 +53,10 @@ def register(app: App, services: Services) -> None:
                 post(services, client, channel, answer)
                 notice.clear()
             else:
-                answer = with_files_sent(
-                    services, client, coach.handle(learner, intent, source="dm")
+                answer = alert_staff(
+                    services,
+                    client,
+                    with_files_sent(services, client, coach.handle(learner, intent, source="dm")),
                 )
                 post(services, client, channel, answer)
             follow_up(services, client, answer)
