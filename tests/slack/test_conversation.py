@@ -101,6 +101,20 @@ def test_stuck_tells_the_learner_and_the_staff_channel(
     assert "github.example.org/Ada-L" in alert.text
 
 
+def test_stuck_says_a_mentor_was_told_only_when_one_was(
+    linked: Conversation, fake_slack: FakeSlack
+) -> None:
+    # The staff channel refuses the alert (the bot was removed from it, say).
+    fake_slack.fail_next(error="not_in_channel", method="chat.postMessage")
+    answer = linked.clicks("prcoach_stuck")
+    assert "I have told the mentors" not in answer.text
+    assert "You can also ask a mentor of your cohort directly." in answer.text
+    assert "let a mentor know" not in answer.text.lower()
+    # When it works, the learner is told so (and only then).
+    told = linked.clicks("prcoach_stuck")
+    assert f"I have told the mentors in <#{STAFF_CHANNEL}>" in told.text
+
+
 def test_explain_button_and_command(linked: Conversation) -> None:
     answer = linked.clicks("prcoach_explain")
     assert "fork" in answer.text.lower()
