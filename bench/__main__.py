@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import (
     ack,
     delivery,
+    footprint,
     hardening,
     journey,
     memory,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "report-postgresql": report_postgresql.run,
     "memory": memory.run,
     "picture": picture.run,
+    "footprint": footprint.run,
     "hardening": hardening.run,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 import sys
@@ -92,17 +93,60 @@ def test_a_long_title_keeps_the_size_and_the_bars(course: Course) -> None:
     assert png_size(png) == (800, 400)
 
 
-def test_drawing_never_touches_pyplot() -> None:
-    # In a fresh interpreter: another test importing pyplot must not hide a regression.
+def test_the_drawing_library_is_imported_only_when_drawing() -> None:
+    # In a fresh interpreter: another test importing PIL must not hide a regression. The
+    # worker imports the digest at start; the drawing library waits for a chart to draw.
     program = (
         "import sys\n"
+        "import bot.serving.worker\n"
+        "import bot.slack.views.chart\n"
+        "assert 'PIL' not in sys.modules, 'PIL was imported before drawing'\n"
         "from tests.slack.views.test_chart import default_course, report_of\n"
         "from bot.slack.views.chart import funnel_chart\n"
         "png = funnel_chart(report_of(default_course(), [1, 2]), 'en', 't')\n"
         "assert png.startswith(b'\\x89PNG')\n"
-        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+        "assert 'PIL' in sys.modules and 'matplotlib' not in sys.modules\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_bars_are_drawn_to_scale(course: Course) -> None:
+    """The picture itself: the finished bar (green) is as long as its count says."""
+    from PIL import Image
+
+    png = funnel_chart(report_of(course, [1, 6, 6, 6]), "en", "t")
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+
+    def green_run(y: int) -> int:
+        return sum(1 for x in range(WIDTH) if image.getpixel((x, y)) == (0x2E, 0x7D, 0x32))
+
+    finished_row = max(range(HEIGHT), key=green_run)
+    assert green_run(finished_row) > 0
+    blue = [
+        sum(1 for x in range(WIDTH) if image.getpixel((x, y)) == (0x1F, 0x3B, 0x73))
+        for y in range(HEIGHT)
+    ]
+    # 4 people reached step 1, 3 finished: the longest blue bar is 4/3 of the green one.
+    assert abs(max(blue) / green_run(finished_row) - 4 / 3) < 0.05
+
+
+def test_the_font_has_every_letter_of_the_chart_in_both_languages(course: Course) -> None:
+    """A missing glyph draws a box ("Cr□er une branche"): every character the chart writes,
+    in French and English, must be in the shipped font."""
+    from bot.course.messages import load_messages
+    from bot.slack.views.chart import _font
+
+    messages = load_messages()
+    texts = [
+        *(step.title(lang) for step in course.steps for lang in ("en", "fr")),
+        *(messages(key, lang) for key in ("chart.finished", "chart.axis", "digest.chart_title")
+          for lang in ("en", "fr")),
+        "0123456789 · … – — « » ’",
+    ]  # fmt: skip
+    for font in (_font(13), _font(18, bold=True)):
+        missing = bytes(font.getmask("\U0010fffd"))
+        for char in sorted({c for text in texts for c in text if not c.isspace()}):
+            assert bytes(font.getmask(char)) != missing, f"{char!r} (U+{ord(char):04X})"
