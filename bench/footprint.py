@@ -47,7 +47,9 @@ def install_size() -> tuple[int, list[tuple[str, int]]]:
         sizes: dict[str, int] = {}
         for entry in site.iterdir():
             name = entry.name.split("-")[0].split(".")[0].lower()
-            sizes[name] = sizes.get(name, 0) + (_du(entry) if entry.is_dir() else entry.stat().st_size)
+            sizes[name] = sizes.get(name, 0) + (
+                _du(entry) if entry.is_dir() else entry.stat().st_size
+            )
         # pip and setuptools come with every virtual environment: not ours.
         for tool in ("pip", "setuptools", "_distutils_hack", "distutils"):
             sizes.pop(tool, None)
@@ -64,9 +66,9 @@ def _status(pid: int, field: str) -> int:
 
 def worker_memory() -> tuple[int, int]:
     sys.path.insert(0, str(REPO))
+    from bot.settings import load_settings
     from bot.slack.app import make_web_client
     from bot.slack.digest import post_digest
-    from bot.settings import load_settings
     from bot.storage.database import migrate
     from bot.wiring import build
     from tests.rig.bot_process import STAFF_CHANNEL, STAFF_USER, bot_environment, procfile_command

@@ -110,7 +110,9 @@ def funnel_chart(
     draw.line([(left, TOP), (left, axis_y)], fill=TEXT_COLOUR)
     draw.line([(left, axis_y), (right, axis_y)], fill=TEXT_COLOUR)
     caption = m("chart.axis", lang)
-    draw.text(((left + right) / 2, HEIGHT - 4), caption, font=text_font, fill=TEXT_COLOUR, anchor="md")
+    draw.text(
+        ((left + right) / 2, HEIGHT - 4), caption, font=text_font, fill=TEXT_COLOUR, anchor="md"
+    )
 
     row = (axis_y - TOP) / max(len(labels), 1)
     bar = min(row * 0.6, 36)
