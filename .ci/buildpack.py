@@ -161,7 +161,7 @@ def main() -> int:
         except RuntimeError as problem:
             say(str(problem))
         finally:
-            for name, process in processes.items():
+            for process in processes.values():
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
             for name, process in processes.items():

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,10 +26,8 @@ def _du(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):  # gone meanwhile
                 total += (Path(root) / name).lstat().st_size
-            except OSError:
-                pass
     return total
 
 

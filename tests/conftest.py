@@ -109,7 +109,11 @@ def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
 def postgresql_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A new, empty PostgreSQL database (a schema); skips without TEST_DATABASE_URL."""
     if not databases.TEST_DATABASE_URL:
-        pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://…")
+        pytest.skip(
+            "PostgreSQL only: to run it, point TEST_DATABASE_URL at a server, e.g. "
+            "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres "
+            "(README, Running at scale)"
+        )
     with databases.fresh_database("postgresql", tmp_path, request.node.name[:24]) as url:
         yield url
 

@@ -69,3 +69,30 @@ def test_ci_runs_the_readme_s_commands() -> None:
         check=True,
     ).stdout.strip()
     assert printed == test
+
+
+def _manifest(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO_ROOT / name).read_text())
+
+
+def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
+    http, socket = _manifest("manifest.yml"), _manifest("manifest-socket-mode.yml")
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert "example.org" not in (REPO_ROOT / "manifest-socket-mode.yml").read_text()
+    assert socket["oauth_config"] == http["oauth_config"]
+    assert socket["settings"]["event_subscriptions"]["bot_events"] == (
+        http["settings"]["event_subscriptions"]["bot_events"]
+    )
+    for command, same in zip(
+        socket["features"]["slash_commands"], http["features"]["slash_commands"], strict=True
+    ):
+        assert {**same, "url": None} | {"url": None} == {**command, "url": None}
+
+
+def test_the_readme_names_every_scope_the_manifest_asks_for() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for scope in _manifest("manifest.yml")["oauth_config"]["scopes"]["bot"]:
+        assert f"`{scope}`" in readme, scope

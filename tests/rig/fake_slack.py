@@ -46,6 +46,7 @@ __all__ = [
     "BOT_ID",
     "BOT_USER_ID",
     "DEFAULT_APP_ID",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_TEAM_ID",
     "DEFAULT_TOKEN",
     "Call",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN = "xoxb-test"
+DEFAULT_APP_TOKEN = "xapp-1-A0001-test"  # App-Level Token (connections:write): Socket Mode
 DEFAULT_TEAM_ID = "T0001"
 DEFAULT_APP_ID = "A0001"
 BOT_USER_ID = "U0PRCOACH"
@@ -273,6 +275,8 @@ class FakeSlack:
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.valid_tokens: set[str] = set(valid_tokens)
+        self.app_tokens: set[str] = {DEFAULT_APP_TOKEN}  # accepted by apps.connections.open
+        self._sockets: list[_SocketConnection] = []  # open Socket Mode connections
         self.delay: float = 0.0  # seconds slept before answering any request
 
         self._lock = threading.RLock()
@@ -678,6 +682,8 @@ class FakeSlack:
                 reply = _Reply(200, parse_error.body())
             elif token is None:
                 reply = _Reply(200, {"ok": False, "error": "not_authed"})
+            elif method == "apps.connections.open":
+                reply = _Reply(200, self._apps_connections_open(token))
             elif token not in self.valid_tokens:
                 reply = _Reply(200, {"ok": False, "error": "invalid_auth"})
             elif method not in self._routes:
@@ -992,6 +998,92 @@ class FakeSlack:
             "file_access": "visible",
         }
 
+    # ---- Socket Mode ------------------------------------------------------------------------
+    # apps.connections.open hands out a one-time WebSocket URL (wss://wss-primary.slack.com/
+    # link/?ticket=…&app_id=…; here ws://127.0.0.1:PORT/link/…, which slack_sdk's built-in
+    # client reaches without TLS on a port other than 443). On connection Slack sends
+    # ``hello``; then envelopes (``slash_commands``, ``events_api``, ``interactive``), each
+    # acknowledged by the app with ``{"envelope_id": …, "payload"?: …}`` on the same socket.
+
+    def _apps_connections_open(self, token: str) -> dict[str, Any]:
+        if token.startswith(("xoxb-", "xoxp-")):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if token not in self.app_tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        ticket = secrets.token_hex(16)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}"
+                f"&app_id={self.app_id}"}  # fmt: skip
+
+    def _open_socket(self, handler: BaseHTTPRequestHandler) -> None:
+        """Serve one Socket Mode connection on ``handler``'s socket until it closes."""
+        key = handler.headers.get("Sec-WebSocket-Key", "")
+        if handler.headers.get("Upgrade", "").lower() != "websocket" or not key:
+            handler.send_error(400, "expected a WebSocket upgrade")
+            return
+        accept = base64.b64encode(
+            hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+        ).decode()
+        handler.wfile.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+        handler.wfile.flush()
+        connection = _SocketConnection(handler.rfile, handler.wfile)
+        connection.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "applink-fake", "build_number": 1,
+                               "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            }
+        )  # fmt: skip
+        with self._lock:
+            self._sockets.append(connection)
+            self._changed.notify_all()
+        try:
+            connection.serve()
+        finally:
+            with self._lock:
+                self._sockets.remove(connection)
+                self._changed.notify_all()
+
+    def wait_for_socket(self, timeout: float = 30.0) -> None:
+        """Until an app is connected in Socket Mode."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: bool(self._sockets), timeout):
+                raise AssertionError(f"no Socket Mode connection within {timeout}s")
+
+    def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push an envelope (``slash_commands``, ``events_api``, ``interactive``) to the
+        connected app; returns its ``envelope_id`` (see :meth:`wait_for_ack`)."""
+        with self._lock:
+            if not self._sockets:
+                raise AssertionError("no app connected in Socket Mode")
+            connection = self._sockets[-1]
+        envelope_id = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
+        connection.send_json(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                **({"retry_attempt": 0, "retry_reason": ""} if kind == "events_api" else {}),
+            }
+        )
+        return envelope_id
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        """The app's acknowledgement of ``envelope_id``; fails after ``timeout`` (Slack's 3 s)."""
+        with self._lock:
+            connections = list(self._sockets)
+        deadline = time.monotonic() + timeout
+        for connection in connections:
+            ack = connection.wait_for_ack(envelope_id, max(0.0, deadline - time.monotonic()))
+            if ack is not None:
+                return ack
+        raise AssertionError(f"envelope {envelope_id} not acknowledged within {timeout}s")
+
     # ---- Web API methods (called with the lock held) ----------------------------------------
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1254,6 +1346,68 @@ class FakeSlack:
 # --------------------------------------------------------------------------------------------
 
 
+class _SocketConnection:
+    """One WebSocket (RFC 6455) as the Socket Mode server sees it: text frames both ways,
+    unmasked from the server, masked from the client; pings answered with pongs."""
+
+    def __init__(self, reader: Any, writer: Any) -> None:
+        self._reader, self._writer = reader, writer
+        self._send_lock = threading.Lock()
+        self._acks: dict[str, dict[str, Any]] = {}
+        self._acked = threading.Condition()
+        self.received: list[dict[str, Any]] = []  # every JSON message the app sent
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        size = len(data)
+        if size < 126:
+            head = bytes([0x80 | opcode, size])
+        elif size < 1 << 16:
+            head = bytes([0x80 | opcode, 126]) + size.to_bytes(2, "big")
+        else:
+            head = bytes([0x80 | opcode, 127]) + size.to_bytes(8, "big")
+        with self._send_lock:
+            self._writer.write(head + data)
+            self._writer.flush()
+
+    def send_json(self, message: dict[str, Any]) -> None:
+        self._send(0x1, json.dumps(message).encode())
+
+    def _read_exact(self, n: int) -> bytes:
+        data = self._reader.read(n)
+        if data is None or len(data) < n:
+            raise EOFError
+        return data
+
+    def serve(self) -> None:
+        with contextlib.suppress(EOFError, OSError, ValueError):
+            while True:
+                first, second = self._read_exact(2)
+                opcode, size = first & 0x0F, second & 0x7F
+                if size == 126:
+                    size = int.from_bytes(self._read_exact(2), "big")
+                elif size == 127:
+                    size = int.from_bytes(self._read_exact(8), "big")
+                mask = self._read_exact(4) if second & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(self._read_exact(size)))
+                if opcode == 0x8:  # close: answer it and stop
+                    self._send(0x8, data[:2])
+                    return
+                if opcode == 0x9:  # ping
+                    self._send(0xA, data)
+                elif opcode == 0x1:
+                    message = json.loads(data)
+                    with self._acked:
+                        self.received.append(message)
+                        if "envelope_id" in message:
+                            self._acks[message["envelope_id"]] = message
+                            self._acked.notify_all()
+
+    def wait_for_ack(self, envelope_id: str, timeout: float) -> dict[str, Any] | None:
+        with self._acked:
+            self._acked.wait_for(lambda: envelope_id in self._acks, timeout)
+            return self._acks.get(envelope_id)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default (5) drops bursts of concurrent connections
@@ -1270,6 +1424,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_GET(self) -> None:
+        if self.path.startswith("/link/"):
+            self.server.fake._open_socket(self)  # Socket Mode: the connection lives here
+            self.close_connection = True
+            return
         self._dispatch()
 
     def _dispatch(self) -> None:

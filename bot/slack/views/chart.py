@@ -3,8 +3,9 @@
 One bar per step (how many people got at least that far) and one for those who finished,
 step titles in the reader's language, and the count written beside every bar, so the chart
 reads without colour. Drawn with Pillow (a few MB, imported only when drawing; the previous
-chart library weighed 169 MB) and a font shipped in ``bot/content/fonts``: no global state, safe in a worker thread. Always 800×400
-pixels, a few dozen KB, the same bytes for the same funnel.
+chart library weighed 169 MB) and a font shipped in ``bot/content/fonts``: no global state,
+safe in a worker thread. Always 800×400 pixels, a few dozen KB, the same bytes for the same
+funnel.
 """
 
 from __future__ import annotations
