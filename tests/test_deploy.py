@@ -83,8 +83,9 @@ def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
     assert http["settings"]["socket_mode_enabled"] is False
     assert "example.org" not in (REPO_ROOT / "manifest-socket-mode.yml").read_text()
     assert socket["oauth_config"] == http["oauth_config"]
-    assert socket["settings"]["event_subscriptions"]["bot_events"] == (
-        http["settings"]["event_subscriptions"]["bot_events"]
+    assert (
+        socket["settings"]["event_subscriptions"]["bot_events"]
+        == (http["settings"]["event_subscriptions"]["bot_events"])
     )
     for command, same in zip(
         socket["features"]["slash_commands"], http["features"]["slash_commands"], strict=True
