@@ -19,7 +19,7 @@ from typing import TextIO
 
 from bot.course import replies as r
 from bot.course.coach import Person
-from bot.course.intents import Action, Intent, parse_command, parse_message
+from bot.course.intents import STAFF_ACTIONS, Action, Intent, parse_command, parse_message
 from bot.course.text import normalize
 from bot.serving.console_views import ConsoleRenderer, Style
 from bot.settings import Settings
@@ -68,6 +68,10 @@ class Session:
         self.drawn = 0
         # "Is this you?" waiting for a typed yes or no (there are no buttons here).
         self.question: str | None = None
+        # Whoever runs the console runs the bot: the staff's commands are theirs too.
+        self.staff = True
+        self.desk = parts.services.desk
+        self.settings = parts.services.settings
 
     @property
     def language(self) -> str:
@@ -115,11 +119,47 @@ class Session:
             intent = parse_message(text, expecting_login=self.coach.expects_login(learner))
         if intent.action in _TYPED_IS_CONFIRMED and learner.github_login:
             intent = Intent(intent.action, intent.argument, confirmed=True)
+        if intent.action in STAFF_ACTIONS:
+            self.staff_command(intent)
+            return
         self.respond(intent)
+
+    def staff_command(self, intent: Intent) -> None:
+        """``report [stuck|csv]`` and ``digest now``, as staff see them; the others act on
+        Slack people and say so."""
+        lang, words = self.language, intent.argument.lower().split()
+        if intent.action is Action.REPORT:
+            if "csv" in words:
+                path = self.files / "prcoach-report.csv"
+                path.write_bytes(self.desk.csv())
+                self.say("console.file_saved", path=path)
+                return
+            report = self.desk.report()
+            days = self.settings.stuck_after_days
+            self.show(self.renderer.staff_report(report, lang, days, "stuck" in words))
+        elif intent.action is Action.DIGEST:
+            from bot.slack.views.chart import funnel_chart
+
+            report = self.desk.report()
+            title = self.renderer.messages("digest.chart_title", lang)
+            path = self.files / "prcoach-funnel.png"
+            path.write_bytes(funnel_chart(report, lang, title))
+            days = self.settings.stuck_after_days
+            self.show(self.renderer.staff_report(report, lang, days, only_stuck=False))
+            self.say("console.file_saved", path=path)
+        else:
+            self.say("console.slack_only")
 
     def respond(self, intent: Intent) -> None:
         learner = self.coach.learner(self.person)
         answer = self.coach.handle(learner, intent, "console")
+        answer = replace(
+            answer,
+            replies=tuple(
+                r.Help(staff=self.staff) if isinstance(reply, r.Help) else reply
+                for reply in answer.replies
+            ),
+        )
         if not self.show_staff_channel:
             answer = _nobody_told(answer)
         self.show(self.renderer.answer(answer))
@@ -161,7 +201,13 @@ def console_renderer(parts: Parts, stdout: TextIO, staff_channel_name: str | Non
     slack = parts.services.renderer
     style = Style(ansi=stdout.isatty())
     return ConsoleRenderer(
-        slack.course, slack.glossary, slack.messages, slack.site, style, staff_channel_name
+        slack.course,
+        slack.glossary,
+        slack.messages,
+        slack.site,
+        style,
+        staff_channel_name,
+        parts.services.settings.timezone,
     )
 
 

@@ -23,6 +23,8 @@ from bot.course.facts import Site, learner_facts
 from bot.course.glossary import Glossary
 from bot.course.learner import Learner, Tool
 from bot.course.messages import Messages
+from bot.course.reports import Report
+from bot.slack.views.staff import StaffViews
 
 _LINK = re.compile(r"<([^|<>]+)\|([^<>]+)>")
 _BARE = re.compile(r"<((?:https?://|mailto:)[^<>]+)>")
@@ -93,11 +95,14 @@ class ConsoleRenderer:
         site: Site,
         style: Style = Style(),
         staff_channel_name: str | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.course, self.glossary, self.messages, self.site = course, glossary, messages, site
         self.style = style
         # Where alerts go, when this console shows a staff channel (the sandbox does).
         self.staff_channel_name = staff_channel_name
+        # The staff's report lines are shared with Slack's views (names, links, flags).
+        self.staff_views = StaffViews(messages, site.github_url, timezone)
 
     def answer(self, answer: r.Answer) -> str:
         """All replies of one answer, each once, separated by blank lines."""
@@ -315,6 +320,25 @@ class ConsoleRenderer:
             parts.append(m("verify.relink", lang, login=card.relink_from))
         parts.append(m("verify.privacy", lang))
         return self._t("\n\n".join(parts))
+
+    def staff_report(self, report: Report, lang: str, stuck_days: int, only_stuck: bool) -> str:
+        """The cohort report a staff member reads (``/prcoach report [stuck]``)."""
+        m, views = self.messages, self.staff_views
+        title = m("report.title_cohort", lang, cohort=report.cohort) if report.cohort else (
+            m("report.title", lang)
+        )  # fmt: skip
+        if not report.total:
+            return f"{self._heading(title)}\n{self._t(m('report.empty', lang))}"
+        parts = [self._heading(title), self._t(views.summary(report, lang, stuck_days))]
+        if not only_stuck:
+            parts.append(self._t(f"*{m('report.funnel', lang)}*\n{views.funnel(report, lang)}"))
+        lines = report.stuck if only_stuck else report.lines
+        if only_stuck and not lines:
+            parts.append(self._t(m("report.no_stuck", lang)))
+        parts += [self._t(views.line(line, report, lang)) for line in lines[:40]]
+        if len(lines) > 40:
+            parts.append(self._t(m("report.more", lang, count=len(lines) - 40)))
+        return "\n".join(parts)
 
     def staff_alert(self, alert: r.StaffAlert, lang: str) -> str:
         """What the staff channel gets when someone is stuck (the sandbox shows it)."""

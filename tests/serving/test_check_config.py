@@ -288,3 +288,20 @@ def test_the_worker_warns_the_staff_when_the_practice_repo_goes_away(
     assert posted == [f"job:practice-repo:not_found:{now.date().isoformat()}"]
     [message] = fake_slack.messages(STAFF_CHANNEL)
     assert "`eig/practice`" in message.text and "does not exist" in message.text
+
+
+def test_start_up_is_quiet_about_migrations(tmp_path: Path) -> None:
+    env = bot_environment(
+        slack_api_url="http://127.0.0.1:9/api/",
+        github_api_url="http://127.0.0.1:9",
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        LOG_LEVEL="INFO",
+    )
+    first = run_bot(env, tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "alembic" not in first.stderr  # no "setup plugin…", "Running upgrade…" chatter
+    [upgraded] = [line for line in first.stderr.splitlines() if "schema" in line]
+    assert "database schema upgraded (" in upgraded
+    again = run_bot(env, tmp_path, "migrate")
+    assert "schema" not in again.stderr and "alembic" not in again.stderr
+    assert "No .env file found" in again.stderr  # the bot says where its settings came from

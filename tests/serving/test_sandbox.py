@@ -121,3 +121,17 @@ def test_a_staff_written_course_is_previewed(tmp_path: Path) -> None:
     result = sandbox(tmp_path, ["quit"], "--course", str(course))
     assert result.returncode == 2
     assert f"{course}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_staff_commands_in_the_console(tmp_path: Path) -> None:
+    lines = ["ada-lovelace", "/prcoach report", "/prcoach digest now", "/prcoach nudge x", "quit"]
+    result = sandbox(tmp_path, lines)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Cohort report" in out and "1. Connect your GitHub account:" in out
+    assert "ada-lovelace (https://github.example/ada-lovelace)" in out
+    saved = [line for line in out.splitlines() if "prcoach-funnel.png" in line]
+    assert saved, out
+    png = Path(saved[0].split("Saved as ", 1)[1].rstrip("."))
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "use it in Slack" in out  # nudge acts on Slack people
