@@ -51,8 +51,8 @@ def run() -> str:
     lines += [
         "",
         f"PR Coach's web workers peak at {worst_prcoach:.0f} MB after the load runs "
-        f"(target < {TARGET_MB} MB); the worker at {mb(worker.peak_kib):.0f} MB (matplotlib, "
-        "imported for the digest's chart, is most of the difference).",
+        f"(target < {TARGET_MB} MB); the worker at {mb(worker.peak_kib):.0f} MB, its digest's "
+        "chart drawn (Pillow, imported only when drawing; `python -m bench footprint`).",
     ]
     worst = max(
         (r for r in runs if r.scenario.app == "prcoach" and r.peak_kib),

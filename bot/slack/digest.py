@@ -130,7 +130,7 @@ def post_digest(services: Services, client: WebClient, now: datetime) -> None:
     )
     if not report.lines:
         return  # nothing to draw
-    # matplotlib takes a second to import: only when there is something to draw.
+    # The drawing library loads only when there is something to draw.
     from bot.slack.views.chart import funnel_chart
 
     day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
