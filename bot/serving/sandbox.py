@@ -14,6 +14,7 @@ memory. It is what staff need to preview a course they wrote (``--course``).
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -197,6 +198,9 @@ def run_sandbox(
             file=sys.stderr,
         )
         return 2
+    # The simulated GitHub is on this machine: never through a proxy, whatever is configured.
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"]))
     folder = Path(tempfile.mkdtemp(prefix="prcoach-sandbox-"))
     configure_logging("INFO", file=folder / "sandbox.log")  # out of the conversation
     with fake_github.FakeGitHub() as fake:

@@ -59,8 +59,9 @@ def sandbox(tmp_path: Path, lines: list[str], *args: str) -> subprocess.Complete
         "HOME": str(tmp_path),
         "TMPDIR": str(tmp_path),
         "LANG": "C.UTF-8",
-        # Any proxy would be a way out: there must be none to use.
-        "NO_PROXY": "*",
+        # A proxy that does not exist: the sandbox must never need one (no network).
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", "sandbox", *args],
