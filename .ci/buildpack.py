@@ -38,14 +38,30 @@ def say(text: str) -> None:
     print(f"buildpack: {text}", flush=True)
 
 
+# Never part of what is pushed (see .gitignore), when the folder is not a git checkout.
+_LOCAL = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "build", "dist"}
+
+
 def files() -> list[str]:
+    """What ``git push`` would send: tracked and new files, nothing ignored."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
-        check=True,
         capture_output=True,
-    ).stdout.decode()
-    return [name for name in listed.split("\0") if name and (ROOT / name).exists()]
+    )
+    if listed.returncode == 0:
+        names = listed.stdout.decode().split("\0")
+        return [name for name in names if name and (ROOT / name).exists()]
+    # Not a git checkout (a copy, an archive): everything but local state.
+    return [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.is_file()
+        and not _LOCAL.intersection(path.relative_to(ROOT).parts)
+        and not path.name.endswith((".db", ".pyc"))
+        and path.name != ".env"
+        and not any(part.endswith(".egg-info") for part in path.relative_to(ROOT).parts)
+    ]
 
 
 def python_for(version: str) -> str:
