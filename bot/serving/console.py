@@ -119,6 +119,10 @@ class Session:
             intent = parse_message(text, expecting_login=self.coach.expects_login(learner))
         if intent.action in _TYPED_IS_CONFIRMED and learner.github_login:
             intent = Intent(intent.action, intent.argument, confirmed=True)
+        if self.question is not None and intent.action is Action.SMALL_TALK:
+            # The answer to "Is this you?" (yes / no), typed instead of clicked.
+            answered = Action.THAT_IS_ME if intent.argument == "yes" else Action.NOT_ME
+            intent = Intent(answered, self.question)
         if intent.action in STAFF_ACTIONS:
             self.staff_command(intent)
             return

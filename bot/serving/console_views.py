@@ -160,7 +160,7 @@ class ConsoleRenderer:
                     after = m("stuck.no_channel", lang)
                 return self._t(f"{step.stuck(lang, facts)}\n\n{after}")
             case r.Notice(key=key, facts=notice_facts):
-                values = {k: str(v) for k, v in notice_facts.items()}
+                values = {**facts, **{k: str(v) for k, v in notice_facts.items()}}
                 for name, value in notice_facts.items():
                     if name.endswith("_key"):
                         values[name.removesuffix("_key")] = m(str(value), lang)

@@ -297,7 +297,7 @@ def test_each_header_and_congratulation_once_and_no_log_line(
     env = {**console_env(fake_github, tmp_path), "STAFF_CHANNEL": "CSTAFF01", "LOG_LEVEL": "DEBUG"}
     result = subprocess.run(
         console_command(tmp_path),
-        input="ada-l\ncheck\ncheck\ncheck\ncheck\nI'm stuck\nquit\n",
+        input="ada-l\nyes\ncheck\ncheck\ncheck\ncheck\nI'm stuck\nquit\n",
         env=env,
         cwd=tmp_path,
         capture_output=True,

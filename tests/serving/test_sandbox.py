@@ -32,6 +32,7 @@ STEPS = {
     ],
 }
 CHECK = {"en": "check", "fr": "vérifier"}
+YES = {"en": "yes", "fr": "oui"}
 # Each mistake a learner makes, and the words of its diagnosis.
 MISTAKES = {
     "en": [
@@ -81,6 +82,7 @@ def test_the_whole_course_with_the_usual_mistakes(tmp_path: Path, lang: str) -> 
     lines = [
         "grace-nobody",  # an account that does not exist
         "ada-lovelace",
+        YES[lang],  # Is this you?
         "github fork org", check,  # forked into an organisation
         "github fork", check,
         "github branch upstream", check,  # the branch in the shared repository
@@ -108,7 +110,7 @@ def test_the_whole_course_with_the_usual_mistakes(tmp_path: Path, lang: str) -> 
 
 
 def test_stuck_shows_what_the_staff_channel_gets(tmp_path: Path) -> None:
-    result = sandbox(tmp_path, ["ada-lovelace", "I'm stuck", "quit"])
+    result = sandbox(tmp_path, ["ada-lovelace", "yes", "I'm stuck", "quit"])
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "I have told the mentors in #prcoach-staff" in out
@@ -125,7 +127,14 @@ def test_a_staff_written_course_is_previewed(tmp_path: Path) -> None:
 
 
 def test_staff_commands_in_the_console(tmp_path: Path) -> None:
-    lines = ["ada-lovelace", "/prcoach report", "/prcoach digest now", "/prcoach nudge x", "quit"]
+    lines = [
+        "ada-lovelace",
+        "yes",
+        "/prcoach report",
+        "/prcoach digest now",
+        "/prcoach nudge x",
+        "quit",
+    ]
     result = sandbox(tmp_path, lines)
     assert result.returncode == 0, result.stderr
     out = result.stdout
