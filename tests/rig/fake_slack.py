@@ -2,7 +2,7 @@
 
 Point slack_sdk at it with ``WebClient(token="xoxb-test", base_url=fake.api_url)``.  Every request
 is recorded (``fake.calls``) and answered in Slack's own shapes (see
-``/work/shared/reference/slack``; ``test_fake_slack.py`` checks the answers against the official
+``tests/reference/slack``; ``test_fake_slack.py`` checks the answers against the official
 OpenAPI subset, recorded real traffic and the key inventories there).
 
 Besides ``/api/<method>`` the server answers two other kinds of URL Slack hands out:

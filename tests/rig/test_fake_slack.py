@@ -5,8 +5,8 @@ Three groups:
 * behaviour, driven through slack_sdk's own ``WebClient`` (what the bot uses);
 * signing and request shapes of ``SlackSender``, verified with slack_sdk's ``SignatureVerifier``
   and by a minimal Bolt app served over HTTP (the whole rig, end to end);
-* conformance with ``shared/reference/slack``: the official OpenAPI subset, recorded real traffic,
-  captured real payloads and the key inventories (``shapes/``).  Skipped when the folder is absent.
+* conformance with ``tests/reference/slack``: the official OpenAPI subset, recorded real traffic,
+  captured real payloads and the key inventories (``shapes/``), kept in the repository.
 """
 
 from __future__ import annotations
