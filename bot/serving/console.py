@@ -63,6 +63,10 @@ class Session:
         self.person = person or Person("console", "learner")
         self.learner = self.coach.learner(self.person, lambda: language)
         self.pending: r.Confirm | None = None
+        # "How did this step feel?" waiting for a typed easy / OK / hard (the step's id).
+        self.feeling_step: str | None = None
+        # After it: one optional sentence about that step, typed as the next line.
+        self.comment_step: str | None = None
         # The learner's picture is drawn as Slack's views draw it, into a file here.
         self.pictures = parts.services.renderer.picture
         self.drawn = 0
@@ -106,6 +110,18 @@ class Session:
                 self.respond(Intent(Action(pending.action), pending.argument, confirmed=True))
             else:
                 self.say("console.cancelled")
+            return
+        if self.comment_step is not None:
+            step, self.comment_step = self.comment_step, None
+            learner = self.coach.learner(self.person)
+            said = parse_message(text, expecting_login=self.coach.expects_login(learner))
+            if said.action in (Action.MENU, Action.SMALL_TALK):  # not a request: the sentence
+                self.respond(Intent(Action.FEELING_COMMENT, json.dumps([step, text])))
+                return
+        feeling = self._feeling(text)
+        if feeling is not None and self.feeling_step is not None:
+            step, self.feeling_step = self.feeling_step, None
+            self.respond(Intent(Action.FEELING, json.dumps([step, feeling])))
             return
         if self.extra is not None:
             shown = self.extra(text, self.language)
@@ -154,6 +170,16 @@ class Session:
         else:
             self.say("console.slack_only")
 
+    def _feeling(self, text: str) -> str | None:
+        """``easy`` / ``ok`` / ``hard`` as typed, in either language, or None."""
+        said = normalize(text)
+        for feeling in ("easy", "ok", "hard"):
+            words = {feeling, *(normalize(self.renderer.messages(f"feeling.{feeling}", lang))
+                                for lang in ("en", "fr"))}  # fmt: skip
+            if said in words:
+                return feeling
+        return None
+
     def respond(self, intent: Intent) -> None:
         learner = self.coach.learner(self.person)
         answer = self.coach.handle(learner, intent, "console")
@@ -185,7 +211,13 @@ class Session:
             self.say("console.file_saved", path=path)
         confirms = [reply for reply in answer.replies if isinstance(reply, r.Confirm)]
         self.pending = confirms[-1] if confirms else None
+        noted = [reply for reply in answer.replies if isinstance(reply, r.FeelingNoted)]
+        self.comment_step = noted[-1].step.id if noted else None
+        asks = [reply for reply in answer.replies if isinstance(reply, r.FeelingAsk)]
+        if asks:  # the latest question stands until answered, as Slack's buttons do
+            self.feeling_step = asks[-1].step.id
         cards = [reply for reply in answer.replies if isinstance(reply, r.AccountCard)]
+
         self.question = None
         if cards:
             card = cards[-1]

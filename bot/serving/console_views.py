@@ -188,7 +188,8 @@ class ConsoleRenderer:
                 return self.review_news(reply, lang, facts)
             case r.FeelingAsk():
                 labels = " · ".join(m(f"feeling.{f}", lang) for f in ("easy", "ok", "hard"))
-                return self._t(f"{m('feeling.ask', lang)}\n{self.style.dim(labels)}")
+                typed = m("console.feeling", lang, labels=labels)
+                return self._t(f"{m('feeling.ask', lang)}\n{self.style.dim(typed)}")
             case r.FeelingNoted(step=step, feeling=feeling):
                 feeling_word = m(f"feeling.{feeling}", lang)
                 title = step.title(lang, facts)

@@ -297,7 +297,8 @@ def test_each_header_and_congratulation_once_and_no_log_line(
     env = {**console_env(fake_github, tmp_path), "STAFF_CHANNEL": "CSTAFF01", "LOG_LEVEL": "DEBUG"}
     result = subprocess.run(
         console_command(tmp_path),
-        input="ada-l\nyes\ncheck\ncheck\ncheck\ncheck\nI'm stuck\nquit\n",
+        input="ada-l\nyes\nhard\nThe login was hard to find\ncheck\ncheck\ncheck\ncheck\n"
+        "I'm stuck\nquit\n",
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -306,7 +307,8 @@ def test_each_header_and_congratulation_once_and_no_log_line(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    out = result.stdout
+    # The learner's picture is a file, described on a line in brackets (not a header).
+    out = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("["))
     for heading in (f"Step {n} of 5:" for n in range(1, 6)):
         assert out.count(heading) == 1, heading  # the progress line does not repeat it
     assert out.count("Congratulations") == 1
@@ -317,3 +319,6 @@ def test_each_header_and_congratulation_once_and_no_log_line(
     # Logs (DEBUG here) go to a file, never into the conversation or the terminal.
     assert " INFO " not in out + result.stderr and " DEBUG " not in out + result.stderr
     assert "<" not in out.replace("<login>", "").replace("<word>", "")  # no Slack markup
+    # "How did this step feel?" answered by typing, then one sentence.
+    assert "Noted: Hard for “Connect your GitHub account”" in out
+    assert result.stdout.count("where-you-are-") >= 5  # the picture, as a file each time

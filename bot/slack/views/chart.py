@@ -3,7 +3,7 @@
 One bar per step (how many people got at least that far) and one for those who finished,
 step titles in the reader's language, and the count written beside every bar, so the chart
 reads without colour. Drawn with Pillow (a few MB, imported only when drawing; the previous
-chart library weighed 169 MB) and a font shipped in ``bot/content/fonts``: no global state,
+chart library weighed 169 MB) and the fonts shipped in ``bot/picture/fonts``: no global state,
 safe in a worker thread. Always 800×400 pixels, a few dozen KB, the same bytes for the same
 funnel.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.course.messages import Messages, load_messages
@@ -45,15 +44,14 @@ def _short(text: str, limit: int = LABEL_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-FONTS = Path(__file__).resolve().parents[2] / "content" / "fonts"
-
-
 @cache
 def _font(size: int, bold: bool = False) -> FreeTypeFont | ImageFont:
     from PIL import ImageFont
 
-    # A font of our own (DejaVu Sans, cut to Latin letters: French accents included), not the
-    # system's: the same drawing on every machine, and none is needed on the server.
+    from bot.picture import FONTS
+
+    # The fonts shipped with the learner's picture (DejaVu Sans: French accents included), not
+    # the system's: the same drawing on every machine, and none is needed on the server.
     return ImageFont.truetype(str(FONTS / f"DejaVuSans{'-Bold' if bold else ''}.ttf"), size)
 
 
