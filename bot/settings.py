@@ -129,7 +129,7 @@ HELP: dict[str, str] = {
     "weekday; default '0 9 * * 1', Monday 9:00)",
     "RETENTION_DAYS": "the number of days after a learner's last activity before their data is "
     "erased (default 365)",
-    "WEB_CONCURRENCY": "the number of web processes (gunicorn workers, 8 threads each; default "
+    "WEB_CONCURRENCY": "the number of web processes (gunicorn workers, 32 threads each; default "
     "2); platforms such as Heroku set it",
     "TIMEZONE": "the cohort's time zone, for the digest and to never nudge at night (default "
     "Europe/Paris)",
