@@ -317,7 +317,8 @@ def test_each_header_and_congratulation_once_and_no_log_line(
     assert "I have told the mentors" not in out and "let a mentor know" not in out
     assert "You can also ask a mentor of your cohort directly." in out
     # Logs (DEBUG here) go to a file, never into the conversation or the terminal.
-    assert " INFO " not in out + result.stderr and " DEBUG " not in out + result.stderr
+    for trace in (" INFO ", " DEBUG ", '"level"', '"logger"'):  # text or JSON log lines
+        assert trace not in result.stdout + result.stderr, trace
     assert "<" not in out.replace("<login>", "").replace("<word>", "")  # no Slack markup
     # "How did this step feel?" answered by typing, then one sentence.
     assert "Noted: Hard for “Connect your GitHub account”" in out

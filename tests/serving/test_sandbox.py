@@ -106,7 +106,7 @@ def test_the_whole_course_with_the_usual_mistakes(tmp_path: Path, lang: str) -> 
         assert heading in out[position:], heading
         position = out.index(heading, position)
     assert "grace-nobody" in out  # the account not found is named
-    assert " INFO " not in out and result.stderr == ""
+    assert '"level"' not in out and " INFO " not in out and result.stderr == ""
 
 
 def test_stuck_shows_what_the_staff_channel_gets(tmp_path: Path) -> None:
