@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench import (
     ack,
+    checks,
     delivery,
     footprint,
     hardening,
@@ -29,6 +30,7 @@ from bench import (
 # them itself when asked alone).
 BENCHMARKS = {
     "ack": ack.run,
+    "checks": checks.run,
     "delivery": delivery.run,
     "journey": journey.run,
     "watching": watching.run,

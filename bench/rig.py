@@ -200,7 +200,21 @@ def _traffic(github: FakeGitHub, slack: FakeSlack) -> tuple[int, int, float]:
     return len(github.requests), len(slack.messages()), time.process_time() - _cpu_mark[0]
 
 
+def _answer_times(github: FakeGitHub, slack: FakeSlack) -> dict[str, list[float]]:
+    """When each answer was shown, by where: a response_url's tag, or a channel (the DM)."""
+    found: dict[str, list[float]] = {}
+    for call in slack.calls:
+        if call.status != 200:
+            continue
+        if call.method == "response_url" and call.tag:
+            found.setdefault(f"tag:{call.tag}", []).append(call.ts)
+        elif call.method == "chat.postMessage":
+            found.setdefault(f"channel:{call.params.get('channel')}", []).append(call.ts)
+    return found
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
+    "answer_times": _answer_times,
     "setup": _setup,
     "github_delay": _set_github_delay,
     "reset_traffic": _reset_traffic,

@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         "check-config", help="validate the settings and the course, try them on Slack and GitHub"
     )
     sub.add_parser("worker", help="run the scheduled jobs: the weekly digest and reminders")
+    # Started by ``serve`` itself; by hand only to add answerers on another machine.
+    sub.add_parser("answer", help="answer the requests the web processes recorded")
     args = parser.parse_args(argv)
     command = args.command or "serve"
     database = ""
@@ -150,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                 language=args.lang, course_file=args.course, require_merge=args.merge
             )
         env_file = find_env_file(args.env_file) if args.env_file else FIND
-        settings = load_settings(env_file=env_file, need_slack=command in ("serve", "check-config"))
+        settings = load_settings(
+            env_file=env_file, need_slack=command in ("serve", "check-config", "answer")
+        )
         database = settings.database_url
         if command == "console":  # the log stays out of the conversation
             log_file = Path(tempfile.gettempdir()) / "prcoach-console.log"
@@ -173,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             from bot.serving.worker import run_worker
 
             run_worker(settings)
+            return 0
+        if command == "answer":
+            from bot.serving.answerers import run_answer_process
+
+            run_answer_process(settings)
             return 0
         _preflight(settings)
         if settings.socket_mode:

@@ -28,6 +28,7 @@ from bot.slack.views.render import Renderer
 from bot.slack.views.staff import StaffViews
 from bot.storage.database import create_database_engine, session_factory
 from bot.storage.store import SqlLearnerStore
+from bot.storage.waiting import SqlWaitingRequests
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 class Parts:
     services: Services
     store: SqlLearnerStore
+    requests: SqlWaitingRequests  # acknowledged requests waiting for an answerer
     github: Github  # the authenticated client the checks use (token or GitHub App)
 
 
@@ -113,6 +115,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         what_next=what_next_links(course, settings),
         **({"clock": clock} if clock else {}),
     )
+    requests = SqlWaitingRequests(session_factory(engine))
     services = Services(
         settings,
         coach,
@@ -120,8 +123,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         desk,
         staff_views,
         outbox=store,
+        requests=requests,
         sign_ins=sign_ins,
         reviews=reviews,
         deliveries=store,
     )
-    return Parts(services, store, github)
+    return Parts(services, store, requests, github)

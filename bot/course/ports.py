@@ -235,3 +235,48 @@ class WatchStore(Protocol):
     def claim_watch(self, learner_id: int, seen: datetime, then: datetime | None) -> bool: ...
 
     def schedule_watch(self, learner_id: int, at: datetime | None, etag: str | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What happened to a request being recorded to be answered later."""
+
+    joined: bool  # the same request was already waiting: one answer serves both
+    waiting: int  # requests waiting before this one (not yet taken), for "busy"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A waiting request, taken by one answerer."""
+
+    id: int
+    kind: str
+    body: dict[str, Any]
+    busy: bool
+    attempts: int  # tries so far, this one included
+    created_at: datetime
+
+
+class RequestBook(Protocol):
+    """Requests acknowledged at once and answered later, away from the request threads."""
+
+    def record(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        team_id: str = "",
+        user_id: str = "",
+        key: str | None = None,
+        busy_after: int | None = None,
+    ) -> Recorded:
+        """Keep the request; with ``key``, join the same request still waiting instead."""
+        ...
+
+    def take(self, limit: int) -> list[Taken]:
+        """Up to ``limit`` waiting requests, each for this answerer only."""
+        ...
+
+    def answered(self, request_id: int) -> None: ...
+
+    def retry_at(self, request_id: int, moment: datetime) -> None: ...

@@ -1,14 +1,13 @@
-"""``POST /github/webhook``: verify, deduplicate, answer at once, act in the background.
+"""``POST /github/webhook``: verify, deduplicate, record, answer at once.
 
-GitHub waits 10 seconds at most; the re-check (GitHub API calls, then a Slack message)
-runs after the answer, on a small pool of threads owned by this handler.
+GitHub waits 10 seconds at most; the re-check (GitHub API calls, then a Slack message) is
+only recorded here (``record``: one database write) and done by an answerer afterwards.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.errors import StorageUnavailable
@@ -24,15 +23,12 @@ class GitHubWebhook:
         secret: str,
         upstream: str,
         claim: Callable[[str], bool],
-        act: Callable[[Delivery], None],
-        *,
-        workers: int = 4,
+        record: Callable[[Delivery], None],
     ) -> None:
         self._secret = secret
         self._upstream = upstream
         self._claim = claim
-        self._act = act
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+        self._record = record
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -78,12 +74,5 @@ class GitHubWebhook:
         if not first:
             log.info("GitHub delivery %s already handled", delivery_id)
             return answer("200 OK", "already handled")
-        self._pool.submit(self._run, delivery, delivery_id)
+        self._record(delivery)
         return answer("202 Accepted", "accepted")
-
-    def _run(self, delivery: Delivery, delivery_id: str) -> None:
-        try:
-            self._act(delivery)
-        except Exception:
-            # Nobody waits on this thread: the log is where the cause must be.
-            log.exception("GitHub delivery %s (%s) failed", delivery_id, delivery.event)

@@ -14,8 +14,10 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot.serving.answerers import Answerers
 from bot.serving.worker import add_jobs, make_scheduler
 from bot.settings import Settings
+from bot.slack.answers import answer_request
 from bot.slack.app import build_app
 from bot.wiring import build
 
@@ -23,10 +25,17 @@ log = logging.getLogger(__name__)
 
 
 def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
+    """One process does everything here (a newcomer's ``python -m bot``): the listeners
+    record requests, a pool of answerers in the same process answers them, and (``jobs``)
+    the worker's jobs run here too."""
     parts = build(settings)
-    app = build_app(parts.services, parts.store.claim_delivery)
-    if parts.services.sign_ins is not None:
-        parts.services.sign_ins.resume(parts.services, app.client)
+    services = parts.services
+    app = build_app(services, parts.store.claim_delivery)
+    if services.sign_ins is not None:
+        services.sign_ins.resume(services, app.client)
+    answerers = Answerers(
+        parts.requests, lambda request: answer_request(services, app.client, request)
+    ).start()
     scheduler = None
     if jobs:
         scheduler = make_scheduler(settings, BackgroundScheduler)
@@ -37,5 +46,6 @@ def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
     try:
         SocketModeHandler(app, settings.slack_app_token.reveal()).start()  # until stopped
     finally:
+        answerers.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -7,7 +7,11 @@ Slack who we are *before* forking, so a bad setting fails once, clearly, at star
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,43 +23,34 @@ from bot.serving.github_webhook import GitHubWebhook
 from bot.serving.wsgi import WSGIApp, make_wsgi_app
 from bot.settings import Settings
 from bot.slack.app import build_app
-from bot.slack.progress import announce_for_logins
-from bot.slack.reviews import follow_and_announce, learners_for
 from bot.wiring import build
 
 log = logging.getLogger(__name__)
+# Seconds the answering process has, at stop, to finish the answers it is writing.
+ANSWERERS_GRACE = 15
 
 
 def create_wsgi_app(settings: Settings) -> WSGIApp:
     parts = build(settings)
     slack_app = build_app(parts.services, parts.store.claim_delivery)
 
-    def act(delivery: Delivery) -> None:
-        if delivery.event in ("fork", "pull_request"):
-            # A fork's sender made it: under an organisation, the fork check names it.
-            hints = {"fork_hint": delivery.fork} if delivery.fork else None
-            announce_for_logins(
-                parts.services,
-                slack_app.client,
-                delivery.logins,
-                "webhook",
-                delivery.user_ids,
-                hints=hints,
-            )
-        if delivery.pr_number is not None:
-            # After the check: a pull request just recorded as opened is followed from now.
-            learners = learners_for(parts.services, delivery.logins, delivery.user_ids)
-            follow_and_announce(parts.services, slack_app.client, learners, "webhook")
+    def record(delivery: Delivery) -> None:
+        # Recorded here, answered by an answerer (bot.serving.answerers), like Slack requests.
+        body = {
+            "event": delivery.event,
+            "logins": list(delivery.logins),
+            "user_ids": list(delivery.user_ids),
+            "fork": delivery.fork,
+            "pr_number": delivery.pr_number,
+        }
+        parts.requests.record("delivery", body, key=json.dumps(["delivery", body]))
 
     webhook = GitHubWebhook(
         settings.github_webhook_secret.reveal(),
         settings.practice_repo,
         parts.store.claim_delivery,
-        act,
+        record,
     )
-    if parts.services.sign_ins is not None:
-        # Sign-ins on GitHub that were pending when the previous process stopped.
-        parts.services.sign_ins.resume(parts.services, slack_app.client)
     return make_wsgi_app(
         slack_app,
         # Healthy means able to write: a locked, read-only or full database is not healthy.
@@ -95,6 +90,41 @@ class PatientThreadWorker(ThreadWorker):
         except OSError as error:
             if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
+
+
+class _Answerers:
+    """The answering process (``python -m bot answer``) beside gunicorn's web processes,
+    started with the server, started again if it dies, stopped with the server."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+
+    def start(self, _server: object = None) -> None:
+        self._spawn()
+        threading.Thread(target=self._watch, name="answerers-watch", daemon=True).start()
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "answer"])
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self.process is not None and self.process.poll() is not None:
+                log.error(
+                    "the answering process exited (%s): starting it again", self.process.returncode
+                )
+                self._spawn()
+
+    def stop(self, _server: object = None) -> None:
+        self._stopping.set()
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=ANSWERERS_GRACE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class _Gunicorn(BaseApplication):
@@ -140,5 +170,11 @@ def serve_http(
         "loglevel": settings.log_level.lower(),
         "proc_name": "prcoach-web",
     }
+    if app_factory is None:
+        # Requests are answered by another process than the web processes (see
+        # bot/slack/requests.py for why): started and stopped with the server.
+        answerers = _Answerers()
+        options["on_starting"] = answerers.start
+        options["on_exit"] = answerers.stop
     log.info("serving HTTP on port %s", settings.port)
     _Gunicorn(settings, options, app_factory).run()

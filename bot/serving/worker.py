@@ -31,7 +31,9 @@ from slack_sdk import WebClient
 from bot.errors import ConfigError
 from bot.github.health import practice_repo_problem, token_expiry
 from bot.github.probes import Prober
+from bot.serving.answerers import Answerers
 from bot.settings import HELP, Settings
+from bot.slack.answers import answer_request
 from bot.slack.app import check_token, make_web_client
 from bot.slack.digest import run_digest_job, run_nudge_job
 from bot.slack.health import warn_staff
@@ -377,8 +379,16 @@ def run_worker(settings: Settings) -> None:
     scheduler.add_listener(started, EVENT_SCHEDULER_START)
     if not settings.staff_channel:
         log.warning("STAFF_CHANNEL is not set: no weekly digest, reminders only")
-    if not stopping.is_set():
-        scheduler.start()  # returns once stop() has shut the scheduler down
+    # The worker answers recorded requests too: more hands when the web's answerers are busy.
+    services = parts.services
+    answerers = Answerers(
+        parts.requests, lambda request: answer_request(services, client, request)
+    ).start()
+    try:
+        if not stopping.is_set():
+            scheduler.start()  # returns once stop() has shut the scheduler down
+    finally:
+        answerers.stop()
     log.info("worker stopped")
 
 

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.course.coach import Coach, Person
 from bot.course.learner import Learner
+from bot.course.ports import RequestBook
 from bot.course.replies import Answer, Diagram, Notice, StuckHelp
 from bot.course.review_coach import ReviewCoach
 from bot.course.staff import StaffDesk
@@ -75,6 +76,9 @@ class Services:
     desk: StaffDesk
     staff_views: StaffViews
     outbox: Outbox
+    requests: RequestBook
+    # More requests than this waiting: a command is acknowledged with "busy" (and answered).
+    busy_after: int = 200
     # Set when learners sign in on GitHub to prove their account (GITHUB_OAUTH_CLIENT_ID).
     sign_ins: SignInWatcher | None = None
     # Coaching after the pull request is open (review, merge): see bot/slack/reviews.py.

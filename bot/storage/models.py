@@ -198,3 +198,34 @@ class StepFeelingRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WaitingRequest(Base):
+    """A Slack request (a click, a command, a DM) or a GitHub delivery acknowledged at once and
+    waiting for its answer: the web process records it, a pool of answerers takes it.
+
+    Kept in the database rather than in the web process's memory so that a restart (SIGTERM,
+    ``kill -9``, a deploy) loses nothing, and so that the same request asked again while it
+    waits is answered once (``waiting_key``). Deleted once answered: rows live seconds.
+    """
+
+    __tablename__ = "waiting_requests"
+    # Never reuse a number (SQLite would, after a delete): an answerer that finishes deletes
+    # by number, and forget-me may have deleted its request and a new one taken the number.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # command, action, message, home, delivery
+    # Who asked (Slack ids), so that forget-me erases their waiting requests too.
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    slack_user_id: Mapped[str] = mapped_column(String(32), default="", index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A digest of who asked what, while nobody has taken the request yet: the same request
+    # again joins it instead of queuing twice. NULL once taken (a new click then queues).
+    waiting_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The person was told "busy, I'll look in a minute" when it was recorded.
+    busy: Mapped[bool] = mapped_column(default=False, server_default=false())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it may be taken: at once, or when a taker's lease ends (it stopped mid-way).
+    available_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,6 +24,7 @@ from bot.storage.models import (
     OutboxMessage,
     ProcessedDelivery,
     StepEventRow,
+    WaitingRequest,
     utcnow,
 )
 from bot.storage.review_store import ReviewQueries
@@ -853,6 +854,12 @@ class SqlLearnerStore(ReviewQueries):
             if row is None:
                 return
             traces = _identifiers(row, session)
+            session.execute(
+                delete(WaitingRequest).where(
+                    WaitingRequest.team_id == row.team_id,
+                    WaitingRequest.slack_user_id == row.slack_user_id,
+                )
+            )
             session.execute(delete(DeviceFlowRow).where(DeviceFlowRow.learner_id == learner_id))
             self._forget_review_rows(session, [learner_id], keep_feelings=False)
             session.execute(delete(StepEventRow).where(StepEventRow.learner_id == learner_id))

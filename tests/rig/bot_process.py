@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -119,5 +121,40 @@ class BotProcess:
                 self.process.kill()
                 self.process.wait()
 
+    def stop_like_a_platform(self, grace: float) -> None:
+        """SIGTERM, then after ``grace`` seconds SIGKILL for the master and every process it
+        started (web workers, answerers), as hosting platforms do at a restart."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        family = _descendants(self.process.pid)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

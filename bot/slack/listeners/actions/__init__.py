@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.course.coach import Person
@@ -26,6 +27,7 @@ from bot.slack.delivery import (
     respond_with,
     with_files_sent,
 )
+from bot.slack.requests import record_request
 from bot.slack.staff import handle_staff, handle_staff_button
 from bot.slack.views import render as v
 
@@ -67,8 +69,6 @@ def intent_of(action: dict[str, Any]) -> Intent | None:
 
 
 def register(app: App, services: Services) -> None:
-    coach = services.coach
-
     def acknowledge(ack: Ack) -> None:
         ack()
 
@@ -76,65 +76,73 @@ def register(app: App, services: Services) -> None:
     # the click, which needs nothing but its acknowledgement (registered first: it wins).
     app.action(v.ACTION_OPEN_GITHUB)(acknowledge)
 
-    def on_button(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        if not first_time(services, body):
-            return  # the same click, sent again (a replay): acted on once already
-        person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
-        container = body.get("container", {})
-        in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+    def record(ack: Ack, body: dict[str, Any]) -> None:
+        # Recorded, then acknowledged: the answer comes from an answerer (bot.slack.requests).
+        # Slack shows nothing of a click's acknowledgement: a busy click is answered later.
+        record_request(services, "action", body)
+        ack()
 
-        def own_dm() -> str:
-            # The clicker's own DM with the bot — never a channel named in the payload,
-            # which whoever built the click chose.
-            known = coach.store.find(person.team_id, person.user_id)
-            return (known.dm_channel if known else None) or open_dm(client, person.user_id)
+    app.action(re.compile(r"^prcoach_"))(record)
 
-        def send(answer: Any) -> None:
-            # A button in a message (the DM) or in App Home answers in the clicker's DM; an
-            # ephemeral one answers ephemerally, where the learner sees it without losing it.
-            if in_message or container.get("type") == "view":
-                post(services, client, own_dm(), answer)
-            else:
-                respond_with(services, respond, answer)
 
-        with answering(services, person, send):
-            action = (body.get("actions") or [{}])[0]
-            profile = SlackProfile(client, person.user_id)
-            if action.get("action_id", "").startswith("prcoach_staff_"):
-                handle_staff_button(
-                    services,
-                    action,
-                    person,
-                    profile,
-                    client,
-                    lambda m: post_message(client, open_dm(client, person.user_id), m),
-                )
-                return
-            intent = intent_of(action)
-            if intent is not None and intent.action in STAFF_ACTIONS:
-                handle_staff(
-                    services, intent, person, profile, client, lambda m: respond_message(respond, m)
-                )
-                return
-            learner = coach.learner(person, profile.locale, profile.name)
-            if intent is None:
-                send(coach.notice(learner, "cancelled"))
-                return
-            if intent.action is Action.CHECK and in_message:
-                channel = own_dm()
-                with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
-                    answer = coach.handle(learner, intent, source="button")
-                post(services, client, channel, answer)
-                notice.clear()
-            else:
-                answer = alert_staff(
-                    services,
-                    client,
-                    with_files_sent(
-                        services, client, coach.handle(learner, intent, source="button")
-                    ),
-                )
-                send(answer)
-            follow_up(services, client, answer)
+def answer_click(
+    services: Services, body: dict[str, Any], respond: Callable[..., Any], client: WebClient
+) -> None:
+    coach = services.coach
+    if not first_time(services, body):
+        return  # the same click, sent again (a replay): acted on once already
+    person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
+    container = body.get("container", {})
+    in_message = container.get("type") == "message" and not container.get("is_ephemeral")
 
-    app.action(re.compile(r"^prcoach_"))(ack=acknowledge, lazy=[on_button])
+    def own_dm() -> str:
+        # The clicker's own DM with the bot — never a channel named in the payload,
+        # which whoever built the click chose.
+        known = coach.store.find(person.team_id, person.user_id)
+        return (known.dm_channel if known else None) or open_dm(client, person.user_id)
+
+    def send(answer: Any) -> None:
+        # A button in a message (the DM) or in App Home answers in the clicker's DM; an
+        # ephemeral one answers ephemerally, where the learner sees it without losing it.
+        if in_message or container.get("type") == "view":
+            post(services, client, own_dm(), answer)
+        else:
+            respond_with(services, respond, answer)
+
+    with answering(services, person, send):
+        action = (body.get("actions") or [{}])[0]
+        profile = SlackProfile(client, person.user_id)
+        if action.get("action_id", "").startswith("prcoach_staff_"):
+            handle_staff_button(
+                services,
+                action,
+                person,
+                profile,
+                client,
+                lambda m: post_message(client, open_dm(client, person.user_id), m),
+            )
+            return
+        intent = intent_of(action)
+        if intent is not None and intent.action in STAFF_ACTIONS:
+            handle_staff(
+                services, intent, person, profile, client, lambda m: respond_message(respond, m)
+            )
+            return
+        learner = coach.learner(person, profile.locale, profile.name)
+        if intent is None:
+            send(coach.notice(learner, "cancelled"))
+            return
+        if intent.action is Action.CHECK and in_message:
+            channel = own_dm()
+            with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
+                answer = coach.handle(learner, intent, source="button")
+            post(services, client, channel, answer)
+            notice.clear()
+        else:
+            answer = alert_staff(
+                services,
+                client,
+                with_files_sent(services, client, coach.handle(learner, intent, source="button")),
+            )
+            send(answer)
+        follow_up(services, client, answer)

@@ -1,0 +1,457 @@
+"""Checks under load: a workshop burst, overload, and a restart with checks pending.
+
+Side by side in one run, under the same server settings (the Procfile's ``web:`` line,
+``WEB_CONCURRENCY=2``, gthread, 8 threads):
+
+* **bare Bolt app** — one listener that only acknowledges (``bench/serve.py``): the floor;
+* **before** — the code of ``BENCH_BEFORE`` (a checkout, e.g. ``git archive main | tar -x
+  -C /tmp/before``), when set: checks run in Bolt's ``lazy=`` listeners, in the web process;
+* **after** — this tree: the web process records and acknowledges, answerers answer.
+
+Scenarios:
+
+1. **workshop burst**: 100 learners (linked, at the fork step) click *Check* within one
+   second, GitHub answering each request in 150 ms. Every acknowledgement under 3 s; every
+   learner answered; p99 from click to answer ≤ 5 s.
+2. **overload**: 50 clients (one learner each) send ``/prcoach check`` back to back for 30 s,
+   GitHub answering in 2 s; then paced, 20 a second for 20 s. The web workers' peak memory
+   (< 150 MB) and their memory once the checks are answered (flat); every learner answered
+   after their last click (within ``DRAIN`` seconds), kept in the database, or told "busy";
+   the acknowledgement's p99 ≤ 1.5× the bare app's back to back, ≤ 1.2× paced.
+3. **restart**: 100 learners send a check each with GitHub answering in 2 s; the server gets
+   SIGTERM, then SIGKILL 10 s later (as platforms do), and starts again: every learner
+   answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import http.client
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.rig import (
+    FakesProcess,
+    Server,
+    bench_command,
+    memory_kib,
+    percentile,
+)
+from tests.rig.bot_process import (
+    REPO_ROOT,
+    SIGNING_SECRET,
+    _descendants,
+    bot_environment,
+    procfile_command,
+)
+from tests.rig.fake_slack import dm_channel_id
+from tests.rig.slack_sender import FORM, SlackSender, _json_text
+
+BEFORE = os.environ.get("BENCH_BEFORE", "")
+BURST_LEARNERS, BURST_WINDOW, BURST_GITHUB = 100, 1.0, 0.15
+OVERLOAD_CLIENTS, OVERLOAD_SECONDS, OVERLOAD_GITHUB = 50, 30.0, 2.0
+PACED_RATE, PACED_SECONDS = 20.0, 20.0
+RESTART_LEARNERS, RESTART_GITHUB, RESTART_GRACE = 100, 2.0, 10.0
+DRAIN = 60.0  # seconds to wait, after a load, for the answers still owed
+BUSY_WORDS = "Busy —"
+
+
+@dataclass
+class Sent:
+    learner: int
+    started: float  # time.time() when sent
+    latency: float | None  # seconds to the acknowledgement; None: not acknowledged
+    busy: bool = False
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    app: str
+    sent: list[Sent]
+    learners: int
+    answered_in_run: int = 0  # answers shown while the load ran
+    answers: dict[int, list[float]] = field(default_factory=dict)  # by learner, at the end
+    drained_after: float | None = None  # seconds after the load until every learner answered
+    kept_at_end: int | None = None  # requests waiting in the database when the load stopped
+    peak_mb: float = 0.0
+    rss_after_load_mb: float = 0.0
+    rss_after_drain_mb: float = 0.0
+
+    @property
+    def acked(self) -> list[Sent]:
+        return [s for s in self.sent if s.latency is not None]
+
+    def p(self, share: float) -> float:
+        return percentile([s.latency for s in self.acked if s.latency is not None], share) * 1000
+
+    @property
+    def unanswered(self) -> int:
+        """Learners whose last acknowledged click has no answer shown after it."""
+        last: dict[int, float] = {}
+        for s in self.acked:
+            last[s.learner] = max(last.get(s.learner, 0.0), s.started)
+        return sum(1 for n, t in last.items() if not any(a >= t for a in self.answers.get(n, [])))
+
+    def answer_delays(self) -> list[float]:
+        """For the burst: seconds from each learner's click to their first answer after it."""
+        delays = []
+        for s in self.acked:
+            after = [a - s.started for a in self.answers.get(s.learner, []) if a >= s.started]
+            delays.append(min(after) if after else float("inf"))
+        return delays
+
+
+def people(n: int) -> list[tuple[str, str]]:
+    return [(f"UCHK{k:04d}", f"chk-{k:03d}") for k in range(n)]
+
+
+def _sign(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(
+        SIGNING_SECRET.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256
+    ).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def _bodies(sender: SlackSender, slack_base: str, n: int, kind: str) -> list[bytes]:
+    made = []
+    for k, (user_id, _login) in enumerate(people(n)):
+        url = f"{slack_base}/response/chk-{k}"
+        if kind == "command":
+            fields = sender.command_body(
+                "check", user_id=user_id, channel_id=dm_channel_id(user_id), response_url=url
+            )
+            made.append(urlencode(fields).encode())
+        else:
+            payload = sender.action_payload("prcoach_check", user_id=user_id, response_url=url)
+            made.append(urlencode({"payload": _json_text(payload)}).encode())
+    return made
+
+
+def _send(connection: http.client.HTTPConnection, body: bytes) -> tuple[str, bytes]:
+    connection.request("POST", "/slack/events", body, {"Content-Type": FORM, **_sign(body)})
+    answer = connection.getresponse()
+    return str(answer.status), answer.read()
+
+
+def _client(
+    port: int, learner: int, body: bytes, plan: list[float], stop_at: float, out: list[Sent]
+) -> None:
+    """Send ``body`` at each planned time (or back to back when ``plan`` is empty)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    index = 0
+    while True:
+        if plan:
+            if index >= len(plan):
+                break
+            time.sleep(max(0.0, plan[index] - time.time()))
+            index += 1
+        started = time.time()
+        if started >= stop_at:
+            break
+        try:
+            status, text = _send(connection, body)
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status, text = "error", b""
+        ok = status == "200"
+        out.append(
+            Sent(
+                learner,
+                started,
+                time.time() - started if ok else None,
+                BUSY_WORDS.encode() in text,
+            )
+        )
+    connection.close()
+
+
+def drive(port: int, bodies: list[bytes], plans: list[list[float]], stop_at: float) -> list[Sent]:
+    results: list[list[Sent]] = [[] for _ in bodies]
+    threads = [
+        threading.Thread(target=_client, args=(port, n, bodies[n], plans[n], stop_at, results[n]))
+        for n in range(len(bodies))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [s for each in results for s in each]
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+def _env(fakes: FakesProcess, url: str, app: str) -> dict[str, str]:
+    env = bot_environment(
+        slack_api_url=fakes.slack_api_url, github_api_url=fakes.github_url, database_url=url
+    )
+    env["WEB_CONCURRENCY"] = "2"
+    if app == "before":
+        env["PYTHONPATH"] = f"{BEFORE}{os.pathsep}{REPO_ROOT}"
+    elif app == "bare":
+        env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+def _seed(app: str, url: str, n: int, ids: dict[str, int]) -> None:
+    """Learners linked, at the fork step, migrated by the app's own code (in a subprocess)."""
+    script = (
+        "import json, sys\n"
+        "from bench.rig import seed_learners\n"
+        "url, people, ids = json.loads(sys.argv[1])\n"
+        "seed_learners(url, [tuple(p) for p in people], 'fork', ids)\n"
+    )
+    import json
+
+    env = {**os.environ, "PYTHONPATH": _env_path(app)}
+    subprocess.run(
+        [sys.executable, "-c", script, json.dumps([url, people(n), ids])],
+        env=env,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def _env_path(app: str) -> str:
+    return f"{BEFORE}{os.pathsep}{REPO_ROOT}" if app == "before" else str(REPO_ROOT)
+
+
+def start(fakes: FakesProcess, app: str, workdir: Path, n: int, github_delay: float) -> Server:
+    url = f"sqlite:///{workdir / 'checks.db'}"
+    ids = fakes.call("setup", [login for _, login in people(n)], [u for u, _ in people(n)])
+    fakes.call("github_delay", github_delay)
+    if app == "bare":
+        command = bench_command("bench.serve", "bare")
+    else:
+        _seed(app, url, n, ids)
+        command = procfile_command("web")
+    return Server(command, _env(fakes, url, app), workdir, name=app).start()
+
+
+def answers_by_learner(fakes: FakesProcess, n: int) -> dict[int, list[float]]:
+    times = fakes.call("answer_times")
+    found: dict[int, list[float]] = {}
+    for k, (user_id, _login) in enumerate(people(n)):
+        found[k] = times.get(f"tag:chk-{k}", []) + times.get(
+            f"channel:{dm_channel_id(user_id)}", []
+        )
+    return found
+
+
+def _mb(kib: int) -> float:
+    return kib * 1024 / 1e6
+
+
+def _waiting(workdir: Path) -> int | None:
+    try:
+        with sqlite3.connect(workdir / "checks.db") as db:
+            return int(db.execute("SELECT count(*) FROM waiting_requests").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def _drain(fakes: FakesProcess, outcome: Outcome, n: int, budget: float) -> None:
+    """Wait (up to ``budget``) until every learner has an answer after their last click."""
+    began = time.time()
+    while True:
+        outcome.answers = answers_by_learner(fakes, n)
+        if outcome.unanswered == 0:
+            outcome.drained_after = time.time() - began
+            return
+        if time.time() - began > budget:
+            return
+        time.sleep(0.5)
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def burst(fakes: FakesProcess, app: str) -> Outcome:
+    n = BURST_LEARNERS
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as folder:
+        server = start(fakes, app, Path(folder), n, BURST_GITHUB)
+        try:
+            fakes.call("reset_traffic")
+            sender = SlackSender(server.url, SIGNING_SECRET)
+            bodies = _bodies(sender, fakes.slack_base_url, n, "button")
+            begin = time.time() + 0.3
+            plans = [[begin + BURST_WINDOW * k / n] for k in range(n)]
+            sent = drive(server.port, bodies, plans, begin + 60)
+            outcome = Outcome("workshop burst", app, sent, n)
+            _drain(fakes, outcome, n, DRAIN)
+        finally:
+            server.stop(grace=20.0)
+    return outcome
+
+
+def overload(fakes: FakesProcess, app: str, paced: bool) -> Outcome:
+    n = OVERLOAD_CLIENTS
+    seconds = PACED_SECONDS if paced else OVERLOAD_SECONDS
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as folder:
+        workdir = Path(folder)
+        server = start(fakes, app, workdir, n, OVERLOAD_GITHUB)
+        try:
+            workers = server.workers()
+            fakes.call("reset_traffic")
+            sender = SlackSender(server.url, SIGNING_SECRET)
+            bodies = _bodies(sender, fakes.slack_base_url, n, "command")
+            begin = time.time() + 0.3
+            stop_at = begin + seconds
+            if paced:
+                every = n / PACED_RATE  # each client's period: 20 a second in all
+                plans = [
+                    [begin + every * k / n + every * i for i in range(int(seconds / every) + 1)]
+                    for k in range(n)
+                ]
+            else:
+                plans = [[] for _ in range(n)]
+            sent = drive(server.port, bodies, plans, stop_at)
+            label = "overload, paced 20/s" if paced else "overload, back to back"
+            outcome = Outcome(label, app, sent, n)
+            outcome.answers = answers_by_learner(fakes, n)
+            outcome.answered_in_run = sum(len(v) for v in outcome.answers.values())
+            outcome.kept_at_end = _waiting(workdir) if app == "after" else None
+            outcome.peak_mb = max(_mb(memory_kib(p)["VmHWM"]) for p in workers)
+            outcome.rss_after_load_mb = max(_mb(memory_kib(p)["VmRSS"]) for p in workers)
+            if app != "bare":
+                _drain(fakes, outcome, n, DRAIN)
+            outcome.rss_after_drain_mb = max(_mb(memory_kib(p)["VmRSS"]) for p in workers)
+        finally:
+            server.stop(grace=20.0 if app == "after" else 2.0)
+    return outcome
+
+
+def restart(fakes: FakesProcess, app: str) -> Outcome:
+    n = RESTART_LEARNERS
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as folder:
+        workdir = Path(folder)
+        server = start(fakes, app, workdir, n, RESTART_GITHUB)
+        fakes.call("reset_traffic")
+        sender = SlackSender(server.url, SIGNING_SECRET)
+        bodies = _bodies(sender, fakes.slack_base_url, n, "command")
+        begin = time.time() + 0.2
+        sent = drive(server.port, bodies, [[begin + k * 0.01] for k in range(n)], begin + 30)
+        outcome = Outcome("restart with checks pending", app, sent, n)
+        outcome.kept_at_end = _waiting(workdir) if app == "after" else None
+        _terminate_like_a_platform(server)
+        again = Server(server.command, server.env, workdir, name=f"{app}-again").start()
+        try:
+            _drain(fakes, outcome, n, DRAIN * 2)
+        finally:
+            again.stop(grace=20.0)
+    return outcome
+
+
+def _terminate_like_a_platform(server: Server) -> None:
+    """SIGTERM, then SIGKILL after RESTART_GRACE for the master and all it started."""
+    assert server.process is not None
+    family = _descendants(server.process.pid)
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=RESTART_GRACE)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    for pid in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+
+
+def apps(with_bare: bool) -> list[str]:
+    return [*(["bare"] if with_bare else []), *(["before"] if BEFORE else []), "after"]
+
+
+def run_all() -> list[Outcome]:
+    outcomes = []
+    with FakesProcess() as fakes:
+        for app in apps(False):
+            outcomes.append(burst(fakes, app))
+        for paced in (False, True):
+            for app in apps(True):
+                outcomes.append(overload(fakes, app, paced))
+        for app in apps(False):
+            outcomes.append(restart(fakes, app))
+    return outcomes
+
+
+APP_NAMES = {
+    "bare": "bare Bolt app",
+    "before": "before (checks in `lazy=` listeners)",
+    "after": "after (recorded; answerers)",
+}
+
+
+def _bare(outcomes: list[Outcome], scenario: str) -> Outcome | None:
+    return next((o for o in outcomes if o.scenario == scenario and o.app == "bare"), None)
+
+
+def run() -> str:
+    outcomes = run_all()
+    lines = [
+        "### Checks under load: a workshop burst, overload, a restart",
+        "",
+        "Same server settings for every app (the Procfile's `web:` line, WEB_CONCURRENCY=2, "
+        f"gthread, 8 threads). *Before*: {BEFORE or 'not run (set BENCH_BEFORE)'}. "
+        "*Unanswered*: learners with no answer shown after their last acknowledged click, "
+        f"{DRAIN:g} s after the load stopped (for the restart, {2 * DRAIN:g} s after it). "
+        "*Kept*: requests waiting in the database when the load stopped.",
+        "",
+        "| scenario | app | acknowledged | ack p50 (ms) | ack p99 (ms) | p99 ÷ bare's "
+        "| busy | answers during the load | unanswered | all answered after | kept "
+        "| web peak (MB) | web RSS after load / after answers (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for o in outcomes:
+        bare = _bare(outcomes, o.scenario)
+        ratio = (
+            f"{o.p(0.99) / bare.p(0.99):.2f}×"
+            if bare is not None and o is not bare and o.acked and bare.acked
+            else "—"
+        )
+        answered = "—" if o.app == "bare" else f"{o.answered_in_run:,}"
+        unanswered = "—" if o.app == "bare" else f"{o.unanswered} of {o.learners}"
+        drained = (
+            "—"
+            if o.app == "bare"
+            else (f"{o.drained_after:.1f} s" if o.drained_after is not None else "not within")
+        )
+        memory = (
+            f"{o.peak_mb:.0f} | {o.rss_after_load_mb:.0f} / {o.rss_after_drain_mb:.0f}"
+            if o.peak_mb
+            else "— | —"
+        )
+        lines.append(
+            f"| {o.scenario} | {APP_NAMES[o.app]} | {len(o.acked):,} of {len(o.sent):,} "
+            f"| {o.p(0.5):.1f} | {o.p(0.99):.1f} | {ratio} | {sum(s.busy for s in o.sent)} "
+            f"| {answered} | {unanswered} | {drained} "
+            f"| {'—' if o.kept_at_end is None else o.kept_at_end} | {memory} |"
+        )
+    for o in outcomes:
+        if o.scenario == "workshop burst":
+            delays = o.answer_delays()
+            slowest_ack = max((s.latency or 0.0) for s in o.sent) if o.sent else 0.0
+            lines.append(
+                f"\n* Workshop burst, {APP_NAMES[o.app]}: slowest acknowledgement "
+                f"{slowest_ack:.2f} s (target < 3 s); click → answer p50 "
+                f"{percentile(delays, 0.5):.2f} s, p99 {percentile(delays, 0.99):.2f} s "
+                f"(target ≤ 5 s); {sum(d != float('inf') for d in delays)} of {len(delays)} "
+                "answered."
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,168 @@
+"""Answerers: a bounded pool that takes recorded requests from the database and answers them.
+
+Where they run: ``python -m bot serve`` starts one answering process beside gunicorn's web
+processes (``python -m bot answer``, at a lower CPU priority: the acknowledgements come
+first), the worker runs a pool too, and Socket Mode runs one in its own process. Every pool
+takes requests with a compare-and-set, so any number of them may run at once.
+
+The bound: a pool takes a request only when one of its ``size`` threads is free, so at most
+``size`` requests are in a process's memory; the others wait in the database, where a
+restart finds them. Stopping (SIGTERM) stops taking, lets running answers finish for
+``grace`` seconds, and hands back what it held; a request whose answerer died is taken again
+when its lease ends (:data:`bot.storage.waiting.LEASE`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from bot.course.ports import RequestBook, Taken
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = 16
+IDLE_POLL = 0.1  # seconds between two looks at an empty queue
+# After a failure, the request is tried again later; after MAX_ATTEMPTS it is dropped (logged).
+RETRY_AFTER = timedelta(seconds=20)
+MAX_ATTEMPTS = 3
+
+
+class Answerers:
+    def __init__(
+        self,
+        book: RequestBook,
+        answer: Callable[[Taken], None],
+        *,
+        size: int = POOL_SIZE,
+        poll: float = IDLE_POLL,
+    ) -> None:
+        self._book = book
+        self._answer = answer
+        self._size = size
+        self._poll = poll
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="answerer")
+        self._free = threading.Semaphore(size)
+        self._stopping = threading.Event()
+        self._running: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.answered = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def start(self) -> Answerers:
+        self._thread = threading.Thread(target=self._run, name="answerers", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            # Wait for a free thread before taking anything: the bound.
+            if not self._free.acquire(timeout=self._poll):
+                continue
+            free = 1
+            while free < self._size and self._free.acquire(blocking=False):
+                free += 1
+            try:
+                taken = [] if self._stopping.is_set() else self._book.take(free)
+            except Exception:
+                log.exception("could not take waiting requests (database unavailable?)")
+                taken = []
+            for _ in range(free - len(taken)):
+                self._free.release()
+            for request in taken:
+                with self._lock:
+                    self._running.add(request.id)
+                self._pool.submit(self._one, request)
+            if not taken:
+                self._stopping.wait(self._poll)
+
+    def _one(self, request: Taken) -> None:
+        try:
+            self._answer(request)
+        except Exception:
+            # The listeners already tell the person when they fail; this is what escaped them.
+            log.exception("answering a waiting %s request failed", request.kind)
+            if request.attempts < MAX_ATTEMPTS:
+                self._book.retry_at(request.id, datetime.now(UTC) + RETRY_AFTER)
+            else:
+                log.error(
+                    "a waiting %s request is dropped after %d tries", request.kind, request.attempts
+                )
+                self._book.answered(request.id)
+        else:
+            self._book.answered(request.id)
+            self.answered += 1
+        finally:
+            with self._lock:
+                self._running.discard(request.id)
+            self._free.release()
+
+    def stop(self, grace: float = 10.0) -> int:
+        """Stop taking; wait up to ``grace`` for running answers; returns how many were still
+        running (their requests are taken again when their lease ends)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._poll * 5 + 1)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._running:
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            left = len(self._running)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if left:
+            log.warning("%d answer(s) still running at stop: taken again after their lease", left)
+        return left
+
+
+def run_answer_process(settings: Settings, *, nice: int = 10) -> None:
+    """``python -m bot answer``: answer recorded requests until SIGTERM or SIGINT.
+
+    Started by ``python -m bot serve`` beside the web processes, at a lower CPU priority
+    (``nice``): when the machine is saturated, acknowledgements get the CPUs first.
+    """
+    import os
+    import signal
+
+    from bot.slack.answers import answer_request
+    from bot.slack.app import make_web_client
+    from bot.wiring import build
+
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("answerers stopping (%s)", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            log.warning("could not lower the answerers' CPU priority")
+    parts = build(settings)
+    client = make_web_client(settings)
+    services = parts.services
+    pool = Answerers(parts.requests, lambda request: answer_request(services, client, request))
+    if services.sign_ins is not None:
+        # Sign-ins on GitHub that were pending when the previous process stopped.
+        services.sign_ins.resume(services, client)
+    pool.start()
+    log.info("answerers started: %d threads", pool.size)
+    stopping.wait()
+    pool.stop()
+    if services.sign_ins is not None:
+        services.sign_ins.close()
+    log.info("answerers stopped")
