@@ -206,7 +206,7 @@ def _env(fakes: FakesProcess, url: str, app: str) -> dict[str, str]:
     return env
 
 
-def _seed(app: str, url: str, n: int, ids: dict[str, int]) -> None:
+def _seed(app: str, url: str, n: int, ids: dict[str, int], workdir: Path) -> None:
     """Learners linked, at the fork step, migrated by the app's own code (in a subprocess)."""
     script = (
         "import json, sys\n"
@@ -221,7 +221,7 @@ def _seed(app: str, url: str, n: int, ids: dict[str, int]) -> None:
         [sys.executable, "-c", script, json.dumps([url, people(n), ids])],
         env=env,
         check=True,
-        cwd=REPO_ROOT,
+        cwd=workdir,  # not the repository: `python -c` puts the working directory first
     )
 
 
@@ -236,7 +236,7 @@ def start(fakes: FakesProcess, app: str, workdir: Path, n: int, github_delay: fl
     if app == "bare":
         command = bench_command("bench.serve", "bare")
     else:
-        _seed(app, url, n, ids)
+        _seed(app, url, n, ids, workdir)
         command = procfile_command("web")
     return Server(command, _env(fakes, url, app), workdir, name=app).start()
 

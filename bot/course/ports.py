@@ -226,6 +226,10 @@ class CohortStore(LearnerStore, Protocol):
         """Feelings per learner and step; per step, how often each diagnosis came up."""
         ...
 
+    def count_cohort(self, cohort: str) -> int:
+        """Learners of ``cohort`` whose identity is not erased yet."""
+        ...
+
 
 class WatchStore(Protocol):
     """What the background checks need from storage."""

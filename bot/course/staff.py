@@ -140,6 +140,14 @@ class StaffDesk:
 
     # -- personal data ------------------------------------------------------------------
 
+    def cohort_size(self, cohort: str) -> int:
+        """How many identities a purge of ``cohort`` would erase."""
+        return self.store.count_cohort(cohort)
+
+    def purge_cohort(self, cohort: str) -> int:
+        """End of a programme: erase the identities of a cohort (counts are kept)."""
+        return self.store.erase_identities(cohort=cohort)
+
     def apply_retention(self, now: datetime | None = None) -> int:
         """Erase the identity of learners inactive for longer than the retention period."""
         now = now or self.clock()

@@ -16,7 +16,7 @@ from bot.errors import CourseError
 LANGUAGES = ("en", "fr")
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A YAML mapping that remembers the line it started on."""
 
     line: int = 0
@@ -48,11 +48,11 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else None
-        raise CourseError(str(path), line, f"is not valid YAML: {error.problem}") from None
+        where = error.problem_mark.line + 1 if error.problem_mark else None
+        raise CourseError(str(path), where, f"is not valid YAML: {error.problem}") from None
 
 
-class _Blank(dict):
+class _Blank(dict[str, Any]):
     """Facts not known yet render as nothing rather than failing mid-conversation."""
 
     def __missing__(self, key: str) -> str:

@@ -39,9 +39,9 @@ class ResponseUrl:
 def answer_request(services: Services, client: WebClient, request: Taken) -> None:
     body = request.body
     if request.kind == "command":
-        answer_command(services, body, ResponseUrl(body.get("response_url")), client)  # type: ignore[arg-type]
+        answer_command(services, body, ResponseUrl(body.get("response_url")), client)
     elif request.kind == "action":
-        answer_click(services, body, ResponseUrl(body.get("response_url")), client)  # type: ignore[arg-type]
+        answer_click(services, body, ResponseUrl(body.get("response_url")), client)
     elif request.kind == "message":
         answer_message(services, body, client)
     elif request.kind == "home":

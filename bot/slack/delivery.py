@@ -59,6 +59,8 @@ class SignInWatcher(Protocol):
 
     def resume(self, services: Services, client: WebClient) -> int: ...
 
+    def close(self) -> None: ...
+
 
 class Deliveries(Protocol):
     """What was already acted on (Slack events, commands and clicks, GitHub deliveries)."""
@@ -354,6 +356,9 @@ def publish_home(
     lang = learner.language if learner else language or services.settings.default_language
     view = services.renderer.home(overview, lang)
     target = learner.slack_user_id if learner else user_id
+    if not target:
+        log.warning("App Home not refreshed: nobody to show it to")
+        return
     try:
         client.views_publish(user_id=target, view=view)
     except SlackApiError as error:

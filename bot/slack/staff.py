@@ -239,8 +239,7 @@ def _purge(services: Services, intent: Intent, words: list[str], lang: str, repl
     if not cohort:
         reply(_notice(services, lang, "purge.usage"))
         return
-    store = services.coach.store
-    count = store.count_cohort(cohort)
+    count = services.desk.cohort_size(cohort)
     if count == 0:
         reply(_notice(services, lang, "purge.empty", cohort=escape(cohort)))
         return
@@ -250,7 +249,7 @@ def _purge(services: Services, intent: Intent, words: list[str], lang: str, repl
         )
         reply(services.renderer.confirm(confirm, lang))
         return
-    erased = store.erase_identities(cohort=cohort)
+    erased = services.desk.purge_cohort(cohort)
     log.info("staff erased the identities of %s learners of a cohort", erased)
     reply(_notice(services, lang, "purge.done", cohort=escape(cohort), count=erased))
 

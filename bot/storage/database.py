@@ -19,11 +19,21 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, delete, event, insert, make_url
+from sqlalchemy import (
+    URL,
+    CursorResult,
+    Engine,
+    Result,
+    create_engine,
+    delete,
+    event,
+    insert,
+    make_url,
+)
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -237,6 +247,11 @@ def first_line(error: BaseException) -> str:
     origin = getattr(error, "orig", None) or error
     lines = str(origin).strip().splitlines()
     return lines[0][:200] if lines else type(origin).__name__
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` types its result loosely)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -17,7 +17,7 @@ from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken, StorageUnavailable
-from bot.storage.database import WAIT_OPTION, can_write, first_line, scrub_deleted
+from bot.storage.database import WAIT_OPTION, can_write, first_line, rowcount, scrub_deleted
 from bot.storage.models import (
     DeviceFlowRow,
     LearnerRow,
@@ -374,8 +374,8 @@ class SqlLearnerStore(ReviewQueries):
                 session.flush()  # a second learner on one GitHub account fails here
                 return _learner(row)
         except IntegrityError:
-            if linking:
-                raise AccountTaken(int(user_id)) from None
+            if linking and isinstance(user_id, int):
+                raise AccountTaken(user_id) from None
             raise
 
     def note(
@@ -605,7 +605,7 @@ class SqlLearnerStore(ReviewQueries):
                 .values(next_poll_at=until)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def reschedule_flow(
         self, learner_id: int, device_code: str, interval: int, next_at: datetime
@@ -705,7 +705,7 @@ class SqlLearnerStore(ReviewQueries):
                 .values(nudged_at=now, version=LearnerRow.version + 1)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     # -- background checks -------------------------------------------------------------
 
@@ -737,7 +737,7 @@ class SqlLearnerStore(ReviewQueries):
                 .values(watch_at=then)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def schedule_watch(self, learner_id: int, at: datetime | None, etag: str | None) -> None:
         with self._transaction() as session:
@@ -799,7 +799,7 @@ class SqlLearnerStore(ReviewQueries):
                 .values(next_at=until, attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def message_sent(self, message_id: int) -> None:
         with self._transaction() as session:
@@ -951,4 +951,4 @@ class SqlLearnerStore(ReviewQueries):
             result = session.execute(
                 delete(ProcessedDelivery).where(ProcessedDelivery.created_at < moment)
             )
-            return result.rowcount or 0
+            return rowcount(result)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.ports import Recorded, Taken
+from bot.storage.database import rowcount
 from bot.storage.models import WaitingRequest, utcnow
 
 # How long a taker may hold a request before another may take it again (it stopped, or
@@ -67,7 +68,7 @@ class SqlWaitingRequests:
                             .values(body=dict(body))
                             .execution_options(synchronize_session=False)
                         )
-                        if joined.rowcount == 1:  # type: ignore[attr-defined]
+                        if rowcount(joined) == 1:
                             return Recorded(True, 0)
                     waiting = 0
                     if busy_after is not None:
@@ -120,7 +121,7 @@ class SqlWaitingRequests:
                     )
                     .execution_options(synchronize_session=False)
                 )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
+                if rowcount(won) != 1:
                     continue  # another taker was first
                 row = session.get_one(WaitingRequest, request_id)
                 taken.append(
@@ -155,4 +156,4 @@ class SqlWaitingRequests:
                     WaitingRequest.team_id == team_id, WaitingRequest.slack_user_id == user_id
                 )
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result)
