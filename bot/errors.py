@@ -9,6 +9,9 @@ can turn any of them into a clear message instead of a traceback::
     ├── GitHubUnavailable    GitHub is down, slow or unreachable: try again later
     │   └── GitHubRateLimited    our GitHub quota is spent until ``retry_at``
     ├── GitHubNotFound       something a check needed is gone (a renamed or deleted account…)
+    ├── GitHubAccountGone    the linked account answers neither by login nor by id: deleted
+    ├── MissingFact          a check needs what an earlier step learned (the fork), not known
+    ├── MalformedDelivery    a GitHub webhook delivery is not the JSON GitHub sends
     ├── DeviceFlowRefused    GitHub refuses the sign-in ("device flow"): the app's settings
     ├── AccountTaken         a GitHub account is linked to another Slack user already
     └── StorageUnavailable   the database cannot be read or written now (locked, read-only,
@@ -64,6 +67,19 @@ class GitHubNotFound(PRCoachError):
 
     The coach follows the account by its id, which survives a rename, before giving up.
     """
+
+
+class GitHubAccountGone(PRCoachError):
+    """The linked account answers neither under its login nor under its id: deleted."""
+
+
+class MissingFact(PRCoachError):
+    """A check needs something an earlier step learned (the login, the fork) and it is not
+    known: the learner's record is not where the course expects it."""
+
+
+class MalformedDelivery(PRCoachError):
+    """A GitHub webhook delivery's body is not the JSON GitHub sends."""
 
 
 class DeviceFlowRefused(PRCoachError):

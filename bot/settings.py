@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.course.text import LANGUAGES
 from bot.errors import ConfigError
 
 T = TypeVar("T")
@@ -416,8 +417,8 @@ def load_settings(
 
     stuck_after_days = _days(r, "STUCK_AFTER_DAYS", "3")
     nudge_after_days = _days(r, "NUDGE_AFTER_DAYS", "2")
-    digest_cron = r.check(lambda: _cron(r.get("DIGEST_CRON", "0 9 * * 1")), "0 9 * * 1")
     timezone = r.check(lambda: _timezone(r.get("TIMEZONE", "Europe/Paris")), "Europe/Paris")
+    digest_cron = r.check(lambda: _cron(r.get("DIGEST_CRON", "0 9 * * 1"), timezone), "0 9 * * 1")
     retention_days = _days(r, "RETENTION_DAYS", "365", most=3650)
     staff_include_admins = _flag(r, "STAFF_INCLUDE_ADMINS", "true")
     review_wait_days = _days(r, "REVIEW_WAIT_DAYS", "3")
@@ -551,13 +552,11 @@ def _days(r: _Reader, name: str, default: str, *, most: int = 365) -> int:
     return int(text)
 
 
-def _cron(text: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
+def _cron(text: str, timezone: str) -> str:
+    """Checked with the worker's own parser (cron's meaning: Sunday is 0 or 7)."""
+    from bot.cron import crontab_trigger
 
-    try:
-        CronTrigger.from_crontab(text)
-    except ValueError as error:
-        raise _fail("DIGEST_CRON", f"is {text!r}, not a cron line ({error})") from None
+    crontab_trigger(text, timezone)  # raises ConfigError naming DIGEST_CRON
     return text
 
 

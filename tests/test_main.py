@@ -50,6 +50,9 @@ def test_no_settings_at_all_gives_one_clear_message_and_exit_2(tmp_path: Path) -
         ("GITHUB_API_URL", "api.github.com", "GITHUB_API_URL is not an http(s) URL"),
         ("DATABASE_URL", "::nonsense::", "DATABASE_URL is not a database URL"),
         ("SLACK_SIGNING_SECRET", "", "SLACK_SIGNING_SECRET is not set"),
+        # APScheduler would take this one (Saturday to Wednesday); cron would not.
+        ("DIGEST_CRON", "0 9 * * 5-2", "DIGEST_CRON is '0 9 * * 5-2', not a cron line"),
+        ("DIGEST_CRON", "0 9 * *", "DIGEST_CRON is '0 9 * *', not a cron line"),
     ],
 )
 def test_a_malformed_setting_is_named(
@@ -59,6 +62,13 @@ def test_a_malformed_setting_is_named(
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("sunday", ["0", "7", "sun"])
+def test_sunday_is_0_or_7_in_digest_cron_as_in_cron(tmp_path: Path, sunday: str) -> None:
+    env = base_env(tmp_path, DIGEST_CRON=f"0 9 * * {sunday}")
+    result = run_bot(env, tmp_path, "check-config")
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:

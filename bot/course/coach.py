@@ -38,6 +38,7 @@ from bot.course.verification import (
 from bot.errors import (
     AccountTaken,
     DeviceFlowRefused,
+    GitHubAccountGone,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
@@ -61,10 +62,6 @@ _CLOSES_QUESTION = frozenset({ACCOUNT_DENIED, "unlinked", "restart", VERIFIED})
 QUESTION_LIFETIME = timedelta(minutes=30)
 # What find_account tells about the account for the learner to recognise it; not stored.
 _SHOWN_ONLY = ("github_name", "avatar_url", "created_on")
-
-
-class _AccountGone(Exception):
-    """The linked account answers neither under its login nor under its id: deleted."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +177,7 @@ class Coach:
         except GitHubUnavailable as trouble:
             log.info("recheck of learner %s postponed: %s", learner.id, trouble.cause)
             return None
-        except (GitHubNotFound, _AccountGone) as missing:
+        except (GitHubNotFound, GitHubAccountGone) as missing:
             log.info("recheck of learner %s: %s", learner.id, type(missing).__name__)
             return None
         # What a delivery made certain (the fork its sender made) is worth telling too.
@@ -281,7 +278,7 @@ class Coach:
             learner, result, notes = self._checked(learner, step, source)
         except GitHubUnavailable as trouble:
             return self._unavailable(learner, step, trouble, source)
-        except _AccountGone:
+        except GitHubAccountGone:
             return r.Answer(
                 learner, (r.Notice("link.account_gone", {"login": learner.github_login}),)
             )
@@ -328,7 +325,7 @@ class Coach:
         current = self.checker.account_login(learner.github_user_id)
         if current is None:
             log.info("learner %s: their GitHub account is gone", learner.id)
-            raise _AccountGone()
+            raise GitHubAccountGone()
         if same_login(current, learner.github_login):
             if result is None:
                 raise missing or GitHubNotFound(step.check)  # something else is missing

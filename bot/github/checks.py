@@ -23,7 +23,7 @@ from github.Repository import Repository
 
 from bot.course.checks import CheckResult, Diagnosis, Outcome
 from bot.course.ports import CheckContext
-from bot.errors import GitHubNotFound, GitHubUnavailable
+from bot.errors import GitHubNotFound, GitHubUnavailable, MissingFact
 from bot.github.client import guard_answers, translate_errors
 
 log = logging.getLogger(__name__)
@@ -599,14 +599,14 @@ def _is_default_title(title: str, head_ref: str, context: CheckContext) -> bool:
 
 def _login(context: CheckContext) -> str:
     if not context.login:
-        raise ValueError("this check needs the learner's GitHub login")
+        raise MissingFact("this check needs the learner's GitHub login")
     return context.login
 
 
 def _fork(context: CheckContext) -> str:
     fork = context.facts.get("fork")
     if not fork:
-        raise ValueError("this check needs the learner's fork (from the fork step)")
+        raise MissingFact("this check needs the learner's fork (from the fork step)")
     return str(fork)
 
 

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import MalformedDelivery
+
 # pull_request actions that can move a learner (opened, drafts made ready, merges…) or
 # change what their review coaching says (a new commit: synchronize).
 PULL_REQUEST_ACTIONS = frozenset(
@@ -23,10 +25,6 @@ REVIEW_EVENTS = {
     "pull_request_review": frozenset({"submitted", "dismissed", "edited"}),
     "pull_request_review_comment": frozenset({"created", "edited"}),
 }
-
-
-class MalformedDelivery(ValueError):
-    """The body is not the JSON GitHub sends."""
 
 
 @dataclass(frozen=True)

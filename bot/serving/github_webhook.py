@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.errors import StorageUnavailable
-from bot.github.webhooks import Delivery, MalformedDelivery, parse_delivery, signature_ok
+from bot.errors import MalformedDelivery, StorageUnavailable
+from bot.github.webhooks import Delivery, parse_delivery, signature_ok
 
 log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB

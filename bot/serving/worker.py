@@ -1,8 +1,11 @@
 """The worker process (``python -m bot worker``, the Procfile's ``worker:`` line).
 
-It runs the staff's scheduled jobs: the weekly digest at ``DIGEST_CRON`` in ``TIMEZONE``, and
-reminders every 15 minutes. Several workers may run at once (a platform restarting one, two
-dynos by mistake): each job claims its work in the database, so nothing is sent twice.
+It runs the scheduled jobs: the weekly digest at ``DIGEST_CRON`` in ``TIMEZONE``, reminders
+every 15 minutes, background checks every 30 seconds, messages Slack refused every minute,
+sign-ins nobody polls every 15 seconds, and the nightly retention; and a pool of answerers
+(:mod:`bot.serving.answerers`) for recorded requests. Several workers may run at once (a
+platform restarting one, two dynos by mistake): each job claims its work in the database, so
+nothing is sent twice.
 SIGTERM (what platforms send to stop a process) lets a running job finish, then exits 0.
 """
 
@@ -28,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from github import GithubException
 from slack_sdk import WebClient
 
+from bot.cron import crontab_trigger
 from bot.errors import ConfigError
 from bot.github.health import practice_repo_problem, token_expiry
 from bot.github.probes import Prober
@@ -88,65 +92,6 @@ class ScheduledTimeExecutor(ThreadPoolExecutor):
                 self._run_job_success(job.id, future.result())
 
         self._pool.submit(runs).add_done_callback(done)
-
-
-# Cron counts days from Sunday (0, and 7 again); APScheduler 3 from Monday, even in
-# CronTrigger.from_crontab (its documented "historical mistake"): "0 9 * * 1", Monday in
-# cron, would be Tuesday there. Days are handed to APScheduler by name instead.
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _cron_day(text: str) -> int:
-    if text.isdigit() and int(text) <= 7:
-        return int(text)
-    name = text[:3].lower()
-    if name in _CRON_DAYS:
-        return _CRON_DAYS.index(name)
-    raise ValueError(f"{text!r} is not a day of the week")
-
-
-def cron_weekdays(field: str) -> str:
-    """A crontab day-of-week field (``1-5``, ``0,6``, ``*/2``, ``mon``) as APScheduler names."""
-    if field == "*":
-        return field
-    days: list[int] = []
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            start, _, end = span.partition("-")
-            first, last = _cron_day(start), _cron_day(end)
-            if last == 0 < first:  # "fri-sun": Sunday closes the week
-                last = 7
-        else:
-            first = _cron_day(span)
-            last = 6 if step else first  # "1/2": from Monday, every other day
-        chosen = range(first, last + 1, int(step) if step else 1)
-        if not chosen:
-            raise ValueError(f"{part!r} names no day")
-        days += chosen
-    return ",".join(dict.fromkeys(_CRON_DAYS[day] for day in days))
-
-
-def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
-    """A CronTrigger reading ``expression`` as cron does, days of the week included."""
-    try:
-        minute, hour, day, month, weekdays = expression.split()
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=cron_weekdays(weekdays),
-            timezone=timezone,
-        )
-    except ValueError as error:
-        raise ConfigError(
-            "DIGEST_CRON",
-            f"DIGEST_CRON is {expression!r}, not a cron line ({error}). It is "
-            f"{HELP['DIGEST_CRON']}.",
-        ) from None
 
 
 WATCH_EVERY_SECONDS = 30

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -71,11 +70,10 @@ def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) 
         signing_secret=settings.slack_signing_secret.reveal() or None,
         # The start-up preflight already asked auth.test; workers need not ask again.
         token_verification_enabled=False,
-        # Acknowledge in the request's own thread: the listeners' slow work is all in
-        # ``lazy=``, which Bolt runs on its pool after answering. Otherwise an ack would
-        # queue behind checks waiting on GitHub (measured in bench/ack.py).
+        # Acknowledge in the request's own thread: the listeners only record the request
+        # (one database write) and acknowledge; answerers do the rest in another process
+        # (bot/slack/requests.py says why). No Bolt pool, no queue in this process.
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt-lazy"),
     )
 
     def first_time(key: str) -> bool:

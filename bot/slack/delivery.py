@@ -1,6 +1,6 @@
 """Sending answers to Slack: where (response_url, the DM, the staff channel) and how.
 
-Listeners call these after acknowledging; a failure here is logged with its cause and
+Answerers call these (:mod:`bot.slack.answers`); a failure here is logged with its cause and
 never takes the learner's progress with it (progress is stored before anything is sent).
 """
 
@@ -194,6 +194,28 @@ def _retry_after(error: Exception) -> int:
         return max(0, int(str(value)))
     except (TypeError, ValueError):
         return 0
+
+
+def tell(services: Services, client: WebClient, answer: Answer, *, why: str) -> bool:
+    """The one way to tell a learner something they did not just ask for (progress noticed,
+    a sign-in that ended, a reminder, a welcome): open or reuse their DM, post, follow up.
+
+    False when Slack refused (``why`` says what was lost, in the log); the learner's progress
+    is stored already, and a message Slack would not take is kept and retried (``post``).
+    """
+    learner = answer.learner
+    if learner is None:
+        return False
+    try:
+        channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
+        if channel != learner.dm_channel:
+            services.coach.remember_dm(learner, channel)
+        post(services, client, channel, answer)
+        follow_up(services, client, answer)
+    except SlackApiError as error:
+        log.error("could not tell learner %s %s: %s", learner.id, why, error.response.get("error"))
+        return False
+    return True
 
 
 def post_message(client: WebClient, channel: str, message: Message) -> None:

@@ -193,19 +193,12 @@ def run_nudge_job(services: Services, client: WebClient, now: datetime) -> int:
         if not desk.claim_nudge(learner, now):
             continue  # another worker reminded them during this period
         try:
-            send_nudge(services, client, learner)
-        except SlackApiError as error:
-            failed += 1
-            log.warning(
-                "could not remind %s: Slack answered %s",
-                learner.slack_user_id,
-                error.response.get("error"),
-            )
+            told = send_nudge(services, client, learner)
         except Exception:
-            failed += 1
-            log.exception("could not remind %s", learner.slack_user_id)
-        else:
-            sent += 1
+            # One learner's failure (the database, a bug) must not cost the others theirs.
+            log.exception("could not remind learner %s", learner.id)
+            told = False
+        sent, failed = sent + told, failed + (not told)
     level = logging.INFO if due else logging.DEBUG
     log.log(level, "reminders: %d sent, %d failed, %d due", sent, failed, len(due))
     return sent

@@ -16,7 +16,7 @@ from bot.course.ports import CheckContext, WatchStore
 from bot.course.watching import budget_allows, next_look
 from bot.errors import GitHubUnavailable
 from bot.github.probes import Prober
-from bot.slack.delivery import Services, follow_up, open_dm, post
+from bot.slack.delivery import Services, tell
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +36,8 @@ def recheck_and_announce(
         if answer is None:
             continue
         moved += 1
-        try:
-            channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
-            post(services, client, channel, answer)
-            follow_up(services, client, answer)
-        except SlackApiError as error:
-            # Progress is saved; the learner sees it at their next visit or check.
-            log.error(
-                "could not tell learner %s of their progress: %s",
-                learner.id,
-                error.response.get("error"),
-            )
+        # Progress is saved; if Slack refuses, the learner sees it at their next visit.
+        tell(services, client, answer, why="of their progress")
     return moved
 
 

@@ -21,8 +21,8 @@ from bot.course.intents import Action, Intent
 from bot.course.learner import Learner
 from bot.course.replies import Confirm
 from bot.course.staff import Invitee
-from bot.slack.delivery import Services, SlackProfile, open_dm, post, publish_home
-from bot.slack.views.render import Message, escape
+from bot.slack.delivery import Services, SlackProfile, open_dm, tell
+from bot.slack.views.render import BLOCK_LIMIT, SECTION_LIMIT, Message, escape, section
 from bot.slack.views.staff import ACTION_STAFF_CSV
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,18 @@ def staff_language(services: Services, person: Person, profile: SlackProfile) ->
     return services.coach.language_of(person, profile.locale)
 
 
-def refuse(services: Services, person: Person, action: str, lang: str, reply: Reply) -> None:
+def staff_gate(
+    services: Services, person: Person, profile: SlackProfile, action: str, reply: Reply
+) -> str | None:
+    """The one gate of every staff command and button: the staff member's language, or None
+    after telling a non-staff person no (revealing nothing about learners) and logging it."""
+    lang = staff_language(services, person, profile)
+    if is_staff(services, person.user_id, profile):
+        return lang
     log.warning("refused staff action %s to %s (not staff)", action, person.user_id)
     text = services.renderer.messages("staff.refused", lang)
     reply(Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]))
+    return None
 
 
 def _notice(services: Services, lang: str, key: str, **facts: Any) -> Message:
@@ -94,9 +102,8 @@ def handle_staff(
     client: WebClient,
     reply: Reply,
 ) -> None:
-    lang = staff_language(services, person, profile)
-    if not is_staff(services, person.user_id, profile):
-        refuse(services, person, intent.action.value, lang, reply)
+    lang = staff_gate(services, person, profile, intent.action.value, reply)
+    if lang is None:
         return
     users, channels, words = _split(intent.argument)
     if intent.action is Action.REPORT:
@@ -202,24 +209,53 @@ def _invite(
             log.warning(
                 "could not welcome invited learner %s: %s", learner.id, error.response.get("error")
             )
-    lines = []
+    m = services.renderer.messages
+    texts: list[str] = []
     if outcome.enrolled:
-        people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.enrolled)
-        lines.append(
-            services.renderer.messages(
-                "invite.done", lang, count=len(outcome.enrolled), people=people
-            )
+        count = len(outcome.enrolled)
+        texts += _listing(
+            lambda people: m("invite.done", lang, count=count, people=people),
+            [f"<@{lr.slack_user_id}>" for lr in outcome.enrolled],
         )
     if outcome.already:
-        people = ", ".join(f"<@{lr.slack_user_id}>" for lr in outcome.already)
-        lines.append(services.renderer.messages("invite.already", lang, people=people))
+        texts += _listing(
+            lambda people: m("invite.already", lang, people=people),
+            [f"<@{lr.slack_user_id}>" for lr in outcome.already],
+        )
     if outcome.failed:
-        people = ", ".join(f"<@{person.user_id}>" for person in outcome.failed)
-        lines.append(services.renderer.messages("invite.failed", lang, people=people))
+        texts += _listing(
+            lambda people: m("invite.failed", lang, people=people),
+            [f"<@{person.user_id}>" for person in outcome.failed],
+        )
     if cohort and outcome.enrolled:
-        lines.append(services.renderer.messages("invite.cohort", lang, cohort=escape(cohort)))
-    text = "\n".join(lines)
-    reply(Message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]))
+        texts.append(m("invite.cohort", lang, cohort=escape(cohort)))
+    text = "\n".join(texts)
+    if len(text) > TEXT_LIMIT:
+        text = text[: TEXT_LIMIT - 1] + "…"
+    blocks = [section(t) for t in texts][:BLOCK_LIMIT]
+    reply(Message(text, blocks))
+
+
+# The plain-text fallback of a message, like the others'.
+TEXT_LIMIT = 3900
+
+
+def _listing(sentence: Callable[[str], str], mentions: list[str]) -> list[str]:
+    """``sentence`` naming everyone in ``mentions``, split into texts of at most Slack's 3,000
+    characters a section: the sentence with the first mentions, then the rest, continued."""
+    room = SECTION_LIMIT - len(sentence(""))
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for mention in mentions:
+        cost = len(mention) + 2  # ", "
+        if chunks[-1] and used + cost > room:
+            chunks.append([])
+            used = 0
+            room = SECTION_LIMIT
+        chunks[-1].append(mention)
+        used += cost
+    first, *rest = (", ".join(chunk) for chunk in chunks)
+    return [sentence(first), *rest]
 
 
 def _channel_members(client: WebClient, channel_id: str) -> list[str]:
@@ -297,26 +333,19 @@ def _nudge(
     if learner is None or learner.finished:
         reply(_notice(services, lang, "nudge.not_learner", user=user_id))
         return
-    send_nudge(services, client, learner)
-    reply(_notice(services, lang, "nudge.sent", user=user_id))
+    sent = send_nudge(services, client, learner)
+    reply(_notice(services, lang, "nudge.sent" if sent else "nudge.failed", user=user_id))
 
 
 def welcome_invited(services: Services, client: WebClient, learner: Learner) -> None:
     """The welcome DM that starts an invited person's journey."""
-    coach = services.coach
-    channel = open_dm(client, learner.slack_user_id)
-    learner = coach.remember_dm(learner, channel)
-    answer = coach.handle(learner, Intent(Action.START), source="invite")
-    post(services, client, channel, answer)
-    publish_home(services, client, answer.learner)
+    answer = services.coach.handle(learner, Intent(Action.START), source="invite")
+    tell(services, client, answer, why="of their invitation")
 
 
-def send_nudge(services: Services, client: WebClient, learner: Learner) -> None:
+def send_nudge(services: Services, client: WebClient, learner: Learner) -> bool:
     """A friendly reminder in the learner's language, with their step and its buttons."""
-    coach = services.coach
-    answer = coach.reminder(learner)
-    channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
-    post(services, client, channel, answer)
+    return tell(services, client, services.coach.reminder(learner), why="a reminder")
 
 
 def publish_staff_home(
@@ -340,9 +369,8 @@ def handle_staff_button(
     reply: Reply,
 ) -> None:
     """The staff Home's buttons: the CSV, a reminder to one learner."""
-    lang = staff_language(services, person, profile)
-    if not is_staff(services, person.user_id, profile):
-        refuse(services, person, action.get("action_id", ""), lang, reply)
+    lang = staff_gate(services, person, profile, str(action.get("action_id", "")), reply)
+    if lang is None:
         return
     if action.get("action_id") == ACTION_STAFF_CSV:
         send_csv(services, client, person.user_id, None, lang)

@@ -23,14 +23,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.course.replies import Answer
-from bot.slack.delivery import Services, follow_up, open_dm, post
+from bot.slack.delivery import Services, tell
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.2
+# After a poll fails unexpectedly (the database away, a bug), the next waits 10 s, then 20,
+# 40… up to 5 minutes: a sign-in is never dropped, nor retried every 10 s forever.
+FAILURE_BACKOFF = timedelta(seconds=10)
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+def backoff(failures: int) -> timedelta:
+    """How long to wait after ``failures`` unexpected failures in a row (1 or more)."""
+    doublings = min(max(0, failures - 1), 10)  # 2**10 x 10 s is far past the ceiling already
+    return min(FAILURE_BACKOFF * 2**doublings, MAX_BACKOFF)
+
+
 # A sign-in whose poll is this late has nobody polling it: the worker takes it over.
 ABANDONED_AFTER = timedelta(seconds=20)
 
@@ -41,6 +51,7 @@ class _Watch:
     client: WebClient
     due: float  # time.monotonic() of the next poll
     running: bool = False
+    failures: int = 0  # polls in a row that failed unexpectedly: each waits twice as long
 
 
 class VerificationPoller:
@@ -119,9 +130,17 @@ class VerificationPoller:
         next_at: datetime | None = None
         try:
             next_at = poll_and_announce(watch.services, watch.client, learner_id, "github")
+            watch.failures = 0
         except Exception:
-            log.exception("polling the GitHub sign-in of learner %s failed", learner_id)
-            next_at = datetime.now(UTC) + timedelta(seconds=10)
+            watch.failures += 1
+            wait = backoff(watch.failures)
+            log.exception(
+                "polling the GitHub sign-in of learner %s failed (%d in a row): next try in %ds",
+                learner_id,
+                watch.failures,
+                wait.total_seconds(),
+            )
+            next_at = datetime.now(UTC) + wait
         finally:
             with self._lock:
                 if next_at is None:
@@ -141,24 +160,8 @@ def poll_and_announce(
         return None  # erased meanwhile (forget-me): the sign-in went with them
     progress = coach.poll_verification(learner, source)
     if progress.answer is not None:
-        _announce(services, client, progress.answer)
+        tell(services, client, progress.answer, why="how their GitHub sign-in ended")
     return progress.next_poll_at
-
-
-def _announce(services: Services, client: WebClient, answer: Answer) -> None:
-    learner = answer.learner
-    if learner is None:
-        return
-    try:
-        channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
-        post(services, client, channel, answer)
-        follow_up(services, client, answer)
-    except SlackApiError as error:
-        log.error(
-            "could not tell learner %s how their GitHub sign-in ended: %s",
-            learner.id,
-            error.response.get("error"),
-        )
 
 
 def run_device_flow_job(services: Services, client: WebClient, now: datetime) -> int:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Result,
+    Update,
     create_engine,
     delete,
     event,
@@ -45,8 +46,9 @@ from bot.storage.models import ProcessedDelivery
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-# One pool per process. A web process serves gunicorn's 8 threads, and Bolt's lazy listeners
-# and the webhook's pool run beside them: 8 connections stay open, 8 more open in a burst.
+# One pool per process. A web process serves gunicorn's 8 threads (each records a request in
+# one write); an answering process runs 16 answerers: 8 connections stay open, 8 more open in
+# a burst.
 # Every store method is one short transaction (GitHub is never called inside one), so a
 # connection is held for milliseconds. Each process needs up to POOL_SIZE + MAX_OVERFLOW
 # connections: keep (web processes + workers) x 16 under the server's max_connections, or
@@ -252,6 +254,14 @@ def first_line(error: BaseException) -> str:
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE touched (``Session.execute`` types its result loosely)."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def claim(sessions: sessionmaker[Session], statement: Update) -> bool:
+    """The one compare-and-set: an UPDATE whose WHERE holds what the caller saw (a due time,
+    an empty slot) changes one row for exactly one of the processes racing for it."""
+    with sessions() as session, session.begin():
+        done = session.execute(statement.execution_options(synchronize_session=False))
+        return rowcount(done) == 1
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, literal, select, text, update
+from sqlalchemy import String, Update, cast, delete, func, literal, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,14 @@ from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken, StorageUnavailable
-from bot.storage.database import WAIT_OPTION, can_write, first_line, rowcount, scrub_deleted
+from bot.storage.database import (
+    WAIT_OPTION,
+    can_write,
+    claim,
+    first_line,
+    rowcount,
+    scrub_deleted,
+)
 from bot.storage.models import (
     DeviceFlowRow,
     LearnerRow,
@@ -198,6 +205,11 @@ class SqlLearnerStore(ReviewQueries):
         """True when a write commits now (for /healthz); never waits much longer."""
         bind = self._sessions.kw.get("bind")
         return bind is not None and can_write(bind, seconds)
+
+    def _claim(self, statement: Update) -> bool:
+        """Compare-and-set: ``statement`` (an UPDATE whose WHERE holds the value this process
+        saw) changes one row for exactly one of the processes racing for it."""
+        return claim(self._sessions, statement)
 
     def ping(self) -> bool:
         """True when the database answers (for /healthz)."""
@@ -598,14 +610,11 @@ class SqlLearnerStore(ReviewQueries):
             return [_flow(row) for row in session.scalars(query)]
 
     def claim_flow(self, learner_id: int, seen: datetime, until: datetime) -> bool:
-        with self._transaction() as session:
-            result = session.execute(
-                update(DeviceFlowRow)
-                .where(DeviceFlowRow.learner_id == learner_id, DeviceFlowRow.next_poll_at == seen)
-                .values(next_poll_at=until)
-                .execution_options(synchronize_session=False)
-            )
-            return rowcount(result) == 1
+        return self._claim(
+            update(DeviceFlowRow)
+            .where(DeviceFlowRow.learner_id == learner_id, DeviceFlowRow.next_poll_at == seen)
+            .values(next_poll_at=until)
+        )
 
     def reschedule_flow(
         self, learner_id: int, device_code: str, interval: int, next_at: datetime
@@ -695,17 +704,14 @@ class SqlLearnerStore(ReviewQueries):
 
         Two workers racing for the same learner: exactly one gets True.
         """
-        with self._transaction() as session:
-            result = session.execute(
-                update(LearnerRow)
-                .where(
-                    LearnerRow.id == learner_id,
-                    (LearnerRow.nudged_at.is_(None)) | (LearnerRow.nudged_at < not_since),
-                )
-                .values(nudged_at=now, version=LearnerRow.version + 1)
-                .execution_options(synchronize_session=False)
+        return self._claim(
+            update(LearnerRow)
+            .where(
+                LearnerRow.id == learner_id,
+                (LearnerRow.nudged_at.is_(None)) | (LearnerRow.nudged_at < not_since),
             )
-            return rowcount(result) == 1
+            .values(nudged_at=now, version=LearnerRow.version + 1)
+        )
 
     # -- background checks -------------------------------------------------------------
 
@@ -730,14 +736,11 @@ class SqlLearnerStore(ReviewQueries):
 
         A compare-and-set on ``watch_at``: of two workers, exactly one gets True.
         """
-        with self._transaction() as session:
-            result = session.execute(
-                update(LearnerRow)
-                .where(LearnerRow.id == learner_id, LearnerRow.watch_at == seen)
-                .values(watch_at=then)
-                .execution_options(synchronize_session=False)
-            )
-            return rowcount(result) == 1
+        return self._claim(
+            update(LearnerRow)
+            .where(LearnerRow.id == learner_id, LearnerRow.watch_at == seen)
+            .values(watch_at=then)
+        )
 
     def schedule_watch(self, learner_id: int, at: datetime | None, etag: str | None) -> None:
         with self._transaction() as session:
@@ -792,14 +795,11 @@ class SqlLearnerStore(ReviewQueries):
 
     def claim_message(self, message_id: int, seen: datetime, until: datetime) -> bool:
         """Compare-and-set on ``next_at``: one worker retries a message at a time."""
-        with self._transaction() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.next_at == seen)
-                .values(next_at=until, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            return rowcount(result) == 1
+        return self._claim(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.next_at == seen)
+            .values(next_at=until, attempts=OutboxMessage.attempts + 1)
+        )
 
     def message_sent(self, message_id: int) -> None:
         with self._transaction() as session:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.ports import Recorded, Taken
-from bot.storage.database import rowcount
+from bot.storage.database import claim, rowcount
 from bot.storage.models import WaitingRequest, utcnow
 
 # How long a taker may hold a request before another may take it again (it stopped, or
@@ -110,20 +110,22 @@ class SqlWaitingRequests:
             ).all()
         taken: list[Taken] = []
         for request_id, seen in due:
+            won = claim(
+                self._sessions,
+                update(WaitingRequest)
+                .where(WaitingRequest.id == request_id, WaitingRequest.available_at == seen)
+                .values(
+                    available_at=now + LEASE,
+                    waiting_key=None,  # taken: the same request again queues anew
+                    attempts=WaitingRequest.attempts + 1,
+                ),
+            )
+            if not won:
+                continue  # another taker was first
             with self._transaction() as session:
-                won = session.execute(
-                    update(WaitingRequest)
-                    .where(WaitingRequest.id == request_id, WaitingRequest.available_at == seen)
-                    .values(
-                        available_at=now + LEASE,
-                        waiting_key=None,  # taken: the same request again queues anew
-                        attempts=WaitingRequest.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if rowcount(won) != 1:
-                    continue  # another taker was first
-                row = session.get_one(WaitingRequest, request_id)
+                row = session.get(WaitingRequest, request_id)
+                if row is None:
+                    continue  # erased meanwhile (forget-me)
                 taken.append(
                     Taken(row.id, row.kind, dict(row.body), row.busy, row.attempts, row.created_at)
                 )

@@ -16,11 +16,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 
+from bot.cron import crontab_trigger
 from bot.errors import ConfigError
 from bot.serving.worker import (
     ScheduledTimeExecutor,
     add_jobs,
-    crontab_trigger,
     last_fire_time,
     make_scheduler,
 )

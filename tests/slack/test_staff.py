@@ -116,6 +116,23 @@ def test_inviting_a_whole_channel(staff: Conversation, fake_slack: FakeSlack, co
     assert "UBOT0001" not in answer.text
 
 
+def test_inviting_two_hundred_people_answers_in_sections_slack_accepts(
+    staff: Conversation, fake_slack: FakeSlack, cohort: str
+) -> None:
+    # One section used to list everyone: past about 190 mentions, over Slack's 3,000
+    # characters, and Slack refused the whole answer (invalid_blocks).
+    members = [new_person(fake_slack, f"Grande Promo {i}") for i in range(200)]
+    fake_slack.add_channel("CPROMO200", name="promo-200", members=members)
+    staff.timeout = 90.0
+    answer = staff.types(f"invite <#CPROMO200|promo-200> {cohort}")
+    texts = [b["text"]["text"] for b in answer.blocks if b.get("type") == "section"]
+    assert len(texts) >= 2
+    assert all(len(text) <= 3000 for text in texts)
+    shown = "\n".join(texts)
+    assert all(f"<@{member}>" in shown for member in members)
+    assert "200" in texts[0]  # the count comes first, with the first mentions
+
+
 def test_the_report_shows_the_funnel_and_who_needs_help_first(
     staff: Conversation, class_of_three: dict[str, str], cohort: str
 ) -> None:

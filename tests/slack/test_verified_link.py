@@ -420,3 +420,11 @@ def test_the_poller_polls_at_githubs_pace_then_stops(
         time.sleep(0.1)
     assert poller.watching == 0
     poller.close()
+
+
+def test_a_sign_in_poll_that_keeps_failing_waits_longer_each_time() -> None:
+    from bot.slack.verification import MAX_BACKOFF, backoff
+
+    waits = [backoff(n).total_seconds() for n in range(1, 8)]
+    assert waits == [10, 20, 40, 80, 160, 300, 300]
+    assert backoff(50) == MAX_BACKOFF

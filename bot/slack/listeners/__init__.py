@@ -1,7 +1,8 @@
 """Bolt listeners, one folder per kind, each with a ``register(app, services)``.
 
-Listeners are thin: acknowledge at once, then (lazily, after the ack) parse, call the
-coach, render and send. Slow work never happens before the acknowledgement.
+Listeners are thin: record the request and acknowledge at once (:mod:`bot.slack.requests`);
+each kind's ``answer_*`` function — parse, call the coach, render, send — runs later in an
+answerer (:mod:`bot.serving.answerers`), never in the web process's request threads.
 """
 
 from __future__ import annotations
