@@ -25,8 +25,8 @@ from bot.course.checks import CheckResult
 from bot.github.client import make_github
 from bot.github.probes import Prober
 from bot.settings import load_settings
-from bot.slack.progress import run_watch_job
 from bot.storage.database import migrate
+from bot.usecases.progress import run_watch_job
 from bot.wiring import Parts, build
 from tests.rig.bot_process import GITHUB_TOKEN, bot_environment
 from tests.rig.fake_github import FakeGitHub

@@ -23,12 +23,12 @@ from bot.github.device_flow import GitHubDeviceFlow
 from bot.github.pulls import GitHubPulls
 from bot.settings import Settings
 from bot.slack.delivery import Services
-from bot.slack.verification import VerificationPoller
 from bot.slack.views.render import Renderer
 from bot.slack.views.staff import StaffViews
 from bot.storage.database import create_database_engine, session_factory
 from bot.storage.store import SqlLearnerStore
 from bot.storage.waiting import SqlWaitingRequests
+from bot.usecases.sign_ins import VerificationPoller
 
 log = logging.getLogger(__name__)
 

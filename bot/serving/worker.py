@@ -39,12 +39,12 @@ from bot.serving.answerers import Answerers
 from bot.settings import HELP, Settings
 from bot.slack.answers import answer_request
 from bot.slack.app import check_token, make_web_client
-from bot.slack.digest import run_digest_job, run_nudge_job
 from bot.slack.health import warn_staff
-from bot.slack.progress import run_outbox_job, run_watch_job
-from bot.slack.reviews import run_review_job
-from bot.slack.verification import run_device_flow_job
 from bot.storage.database import migrate
+from bot.usecases.digest import run_digest_job, run_nudge_job
+from bot.usecases.progress import run_outbox_job, run_watch_job
+from bot.usecases.reviews import run_review_job
+from bot.usecases.sign_ins import run_device_flow_job
 from bot.wiring import Parts, build
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from bot.slack.delivery import Services
 from bot.slack.listeners.actions import answer_click
 from bot.slack.listeners.commands import answer_command
 from bot.slack.listeners.events import answer_home, answer_message
-from bot.slack.progress import announce_for_logins
-from bot.slack.reviews import follow_and_announce, learners_for
+from bot.usecases.progress import announce_for_logins
+from bot.usecases.reviews import follow_and_announce, learners_for
 
 log = logging.getLogger(__name__)
 

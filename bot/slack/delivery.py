@@ -47,7 +47,7 @@ class Outbox(Protocol):
 
 
 class SignInWatcher(Protocol):
-    """Keeps asking GitHub about a learner's pending sign-in (see :mod:`bot.slack.verification`)."""
+    """Keeps asking GitHub about a learner's pending sign-in (see :mod:`bot.usecases.sign_ins`)."""
 
     def watch(
         self,

@@ -120,7 +120,7 @@ def handle_staff(
     elif intent.action is Action.STAFF_UNLINK:
         _unlink_someone(services, intent, person, users, client, lang, reply)
     elif intent.action is Action.DIGEST:
-        from bot.slack.digest import post_digest
+        from bot.usecases.digest import post_digest
 
         channel = services.settings.staff_channel
         if not channel:

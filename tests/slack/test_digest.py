@@ -23,9 +23,9 @@ from sqlalchemy import update
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner
 from bot.settings import Settings, load_settings
-from bot.slack.digest import post_digest, run_digest_job, run_nudge_job
 from bot.storage.database import create_database_engine, migrate
 from bot.storage.models import LearnerRow
+from bot.usecases.digest import post_digest, run_digest_job, run_nudge_job
 from bot.wiring import Parts, build
 from tests.rig.bot_process import STAFF_CHANNEL, STAFF_USER, bot_environment
 from tests.rig.conversation import Conversation, buttons
@@ -404,7 +404,7 @@ def test_a_slack_failure_for_one_learner_does_not_stop_the_others(
     first = world.learner(position=2, idle_days=3)
     second = world.learner(position=3, idle_days=3)
     world.fake.fail_next(1, "channel_not_found", method="chat.postMessage")
-    caplog.set_level(logging.INFO, logger="bot.slack.digest")
+    caplog.set_level(logging.INFO, logger="bot.usecases.digest")
 
     # The refused reminder is kept for the worker to retry; the other one goes out.
     assert run_nudge_job(world.services, world.client, TUESDAY) == 2

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from bot.course.intents import Action, Intent
 from bot.settings import load_settings
 from bot.slack.delivery import post
-from bot.slack.progress import RETRY_DELAYS, run_outbox_job
 from bot.storage.database import migrate
 from bot.storage.models import OutboxMessage
+from bot.usecases.progress import RETRY_DELAYS, run_outbox_job
 from bot.wiring import build
 from tests.rig.bot_process import bot_environment
 from tests.rig.fake_github import FakeGitHub

@@ -21,10 +21,10 @@ from bot.course.review import PullState
 from bot.github.client import make_github
 from bot.github.probes import Prober
 from bot.settings import load_settings
-from bot.slack.digest import digest_message
-from bot.slack.reviews import run_review_job
 from bot.storage.database import migrate
 from bot.storage.models import PullFollowRow
+from bot.usecases.digest import digest_message
+from bot.usecases.reviews import run_review_job
 from bot.wiring import build
 from tests.rig.bot_process import GITHUB_TOKEN, bot_environment
 from tests.rig.fake_github import FakeGitHub

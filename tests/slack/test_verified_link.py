@@ -26,8 +26,8 @@ from bot.course.coach import Person
 from bot.course.intents import Action, Intent
 from bot.settings import load_settings
 from bot.slack.delivery import Services
-from bot.slack.verification import run_device_flow_job
 from bot.storage.database import migrate
+from bot.usecases.sign_ins import run_device_flow_job
 from bot.wiring import build
 from tests.rig import databases
 from tests.rig.bot_process import (
@@ -423,7 +423,7 @@ def test_the_poller_polls_at_githubs_pace_then_stops(
 
 
 def test_a_sign_in_poll_that_keeps_failing_waits_longer_each_time() -> None:
-    from bot.slack.verification import MAX_BACKOFF, backoff
+    from bot.usecases.sign_ins import MAX_BACKOFF, backoff
 
     waits = [backoff(n).total_seconds() for n in range(1, 8)]
     assert waits == [10, 20, 40, 80, 160, 300, 300]

@@ -38,7 +38,7 @@ MAX_BACKOFF = timedelta(minutes=5)
 def backoff(failures: int) -> timedelta:
     """How long to wait after ``failures`` unexpected failures in a row (1 or more)."""
     doublings = min(max(0, failures - 1), 10)  # 2**10 x 10 s is far past the ceiling already
-    return min(FAILURE_BACKOFF * 2**doublings, MAX_BACKOFF)
+    return min(FAILURE_BACKOFF * (1 << doublings), MAX_BACKOFF)
 
 
 # A sign-in whose poll is this late has nobody polling it: the worker takes it over.

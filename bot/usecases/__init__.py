@@ -1,0 +1,1 @@
+"""Use cases: what happens without a click (see each module)."""
