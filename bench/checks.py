@@ -26,6 +26,7 @@ Scenarios:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import http.client
@@ -36,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -160,12 +163,16 @@ def _client(
         started = time.time()
         if started >= stop_at:
             break
-        try:
-            status, text = _send(connection, body)
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            status, text = "error", b""
+        status, text = "error", b""
+        for _attempt in range(2):
+            try:
+                status, text = _send(connection, body)
+                break
+            except (OSError, http.client.HTTPException):
+                # The server closes an idle keep-alive connection (gunicorn: after 2 s, less
+                # than a paced client's period): connect again and send, as Slack would.
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         ok = status == "200"
         out.append(
             Sent(
@@ -255,6 +262,30 @@ def _mb(kib: int) -> float:
     return kib * 1024 / 1e6
 
 
+def web_workers(server: Server) -> list[int]:
+    """gunicorn's web workers (not the answering process it also starts)."""
+    found = []
+    for pid in server.workers():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"answer" not in command:
+            found.append(pid)
+    return found
+
+
+def _memory(pids: list[int], key: str) -> float:
+    """The largest ``key`` (VmHWM, VmRSS) of these processes still running, in MB."""
+    values = []
+    for pid in pids:
+        try:
+            values.append(_mb(memory_kib(pid)[key]))
+        except (OSError, KeyError):
+            continue  # gone (a worker restarted by gunicorn)
+    return max(values, default=0.0)
+
+
 def _waiting(workdir: Path) -> int | None:
     try:
         with sqlite3.connect(workdir / "checks.db") as db:
@@ -304,7 +335,7 @@ def overload(fakes: FakesProcess, app: str, paced: bool) -> Outcome:
         workdir = Path(folder)
         server = start(fakes, app, workdir, n, OVERLOAD_GITHUB)
         try:
-            workers = server.workers()
+            workers = web_workers(server)
             fakes.call("reset_traffic")
             sender = SlackSender(server.url, SIGNING_SECRET)
             bodies = _bodies(sender, fakes.slack_base_url, n, "command")
@@ -324,11 +355,12 @@ def overload(fakes: FakesProcess, app: str, paced: bool) -> Outcome:
             outcome.answers = answers_by_learner(fakes, n)
             outcome.answered_in_run = sum(len(v) for v in outcome.answers.values())
             outcome.kept_at_end = _waiting(workdir) if app == "after" else None
-            outcome.peak_mb = max(_mb(memory_kib(p)["VmHWM"]) for p in workers)
-            outcome.rss_after_load_mb = max(_mb(memory_kib(p)["VmRSS"]) for p in workers)
+            workers = sorted(set(workers) | set(web_workers(server)))  # any restarted one too
+            outcome.peak_mb = _memory(workers, "VmHWM")
+            outcome.rss_after_load_mb = _memory(workers, "VmRSS")
             if app != "bare":
                 _drain(fakes, outcome, n, DRAIN)
-            outcome.rss_after_drain_mb = max(_mb(memory_kib(p)["VmRSS"]) for p in workers)
+            outcome.rss_after_drain_mb = _memory(workers, "VmRSS")
         finally:
             server.stop(grace=20.0 if app == "after" else 2.0)
     return outcome
@@ -375,15 +407,23 @@ def apps(with_bare: bool) -> list[str]:
 
 
 def run_all() -> list[Outcome]:
+    plan: list[tuple[str, Callable[[FakesProcess], Outcome]]] = []
+    for app in apps(False):
+        plan.append((f"burst {app}", functools.partial(burst, app=app)))
+    for paced in (False, True):
+        for app in apps(True):
+            plan.append((f"overload {app}", functools.partial(overload, app=app, paced=paced)))
+    for app in apps(False):
+        plan.append((f"restart {app}", functools.partial(restart, app=app)))
     outcomes = []
     with FakesProcess() as fakes:
-        for app in apps(False):
-            outcomes.append(burst(fakes, app))
-        for paced in (False, True):
-            for app in apps(True):
-                outcomes.append(overload(fakes, app, paced))
-        for app in apps(False):
-            outcomes.append(restart(fakes, app))
+        for label, scenario in plan:
+            began = time.monotonic()
+            try:
+                outcomes.append(scenario(fakes))
+            except Exception:  # one broken scenario must not lose the others' figures
+                traceback.print_exc()
+            print(f"({label}: {time.monotonic() - began:.0f} s)", file=sys.stderr, flush=True)
     return outcomes
 
 
@@ -439,6 +479,14 @@ def run() -> str:
             f"| {answered} | {unanswered} | {drained} "
             f"| {'—' if o.kept_at_end is None else o.kept_at_end} | {memory} |"
         )
+    lines.append(
+        "\n* Reading *unanswered* for *before*: a learner counts as answered when any answer "
+        "reaches them after their last click, and before's answers go to their clicks in "
+        "order, thousands of them queued in the web process's memory: compare *answers during "
+        "the load* with *acknowledged*, and the web peak. *After*, the clicks of one learner "
+        "that wait together are joined and answered once (at most one waiting request per "
+        "learner and request)."
+    )
     for o in outcomes:
         if o.scenario == "workshop burst":
             delays = o.answer_delays()

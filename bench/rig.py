@@ -204,8 +204,9 @@ def _answer_times(github: FakeGitHub, slack: FakeSlack) -> dict[str, list[float]
     """When each answer was shown, by where: a response_url's tag, or a channel (the DM)."""
     found: dict[str, list[float]] = {}
     for call in slack.calls:
-        if call.status != 200:
-            continue
+        text = str(call.params.get("text") or "")
+        if call.status != 200 or text.startswith(("Checking on GitHub", "Je vérifie sur GitHub")):
+            continue  # "Checking on GitHub…" is not the answer
         if call.method == "response_url" and call.tag:
             found.setdefault(f"tag:{call.tag}", []).append(call.ts)
         elif call.method == "chat.postMessage":

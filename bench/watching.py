@@ -23,8 +23,9 @@ from slack_sdk import WebClient
 
 from bot.course.checks import CheckResult
 from bot.github.client import make_github
-from bot.github.probes import Prober
+from bot.github.probes import GitHubProber
 from bot.settings import load_settings
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
 from bot.usecases.progress import run_watch_job
 from bot.wiring import Parts, build
@@ -153,14 +154,16 @@ def adaptive(count: int, hours: float, seed: int = 7) -> Outcome:
         parts = _world(Path(folder), github, slack, clock)
         plans = _cohort(parts, github, count, hours, random.Random(seed), clock)
         client = WebClient(base_url=slack.api_url, token="xoxb-test")
-        prober = Prober(make_github(github.url, GITHUB_TOKEN, timeout=10), UPSTREAM)
+        prober = GitHubProber(make_github(github.url, GITHUB_TOKEN, timeout=10), UPSTREAM)
         github.reset_log()
         done: set[tuple[str, str]] = set()
         end = clock.now + timedelta(hours=hours)
         while clock.now < end:
             for plan in plans:
                 _act(github, plan, clock.now, done)
-            run_watch_job(parts.services, client, prober, parts.store, clock.now, batch=count)
+            notifier = SlackNotifier(parts.services, client)
+            coach = parts.services.coach
+            run_watch_job(coach, notifier, prober, parts.store, clock.now, batch=count)
             for plan in plans:
                 if _pending(plan, clock.now):
                     _observe(parts, plan, clock.now)

@@ -12,6 +12,7 @@ can turn any of them into a clear message instead of a traceback::
     ├── GitHubAccountGone    the linked account answers neither by login nor by id: deleted
     ├── MissingFact          a check needs what an earlier step learned (the fork), not known
     ├── MalformedDelivery    a GitHub webhook delivery is not the JSON GitHub sends
+    ├── NotDelivered         the transport (Slack) did not take a message: kept, or logged
     ├── DeviceFlowRefused    GitHub refuses the sign-in ("device flow"): the app's settings
     ├── AccountTaken         a GitHub account is linked to another Slack user already
     └── StorageUnavailable   the database cannot be read or written now (locked, read-only,
@@ -80,6 +81,14 @@ class MissingFact(PRCoachError):
 
 class MalformedDelivery(PRCoachError):
     """A GitHub webhook delivery's body is not the JSON GitHub sends."""
+
+
+class NotDelivered(PRCoachError):
+    """The transport (Slack) did not take a message; ``reason`` is its error code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"not delivered: {reason}")
+        self.reason = reason
 
 
 class DeviceFlowRefused(PRCoachError):

@@ -39,6 +39,9 @@ class Parts:
     store: SqlLearnerStore
     requests: SqlWaitingRequests  # acknowledged requests waiting for an answerer
     github: Github  # the authenticated client the checks use (token or GitHub App)
+    # Polls learners' sign-ins on GitHub (with GITHUB_OAUTH_CLIENT_ID); the process that
+    # answers attaches how outcomes are told.
+    sign_ins: VerificationPoller | None = None
 
 
 def load_content(settings: Settings) -> tuple[Course, Glossary]:
@@ -107,7 +110,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         review_wait_days=settings.review_wait_days,
     )
     staff_views = StaffViews(messages, settings.github_url, settings.timezone)
-    sign_ins = VerificationPoller() if verifier else None
+    sign_ins = VerificationPoller(coach, store) if verifier else None
     reviews = ReviewCoach(
         course,
         store,
@@ -128,4 +131,4 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         reviews=reviews,
         deliveries=store,
     )
-    return Parts(services, store, requests, github)
+    return Parts(services, store, requests, github, sign_ins)

@@ -129,6 +129,18 @@ class Coach:
             name=name() if name else None,
         )
 
+    def find_id(self, learner_id: int) -> Learner | None:
+        """The learner with this id as stored now; None once deleted (forget-me)."""
+        return self.store.find_id(learner_id)
+
+    def refreshed(self, learner: Learner) -> Learner:
+        """The learner as stored now (an answer may have moved them), or as given if erased."""
+        return self.store.find_id(learner.id) or learner
+
+    def known(self, person: Person) -> Learner | None:
+        """The learner behind ``person`` if they are one, without enrolling anyone."""
+        return self.store.find(person.team_id, person.user_id)
+
     def language_of(self, person: Person, locale: Callable[[], str | None] | None = None) -> str:
         """The language to answer in, without enrolling anyone (for help and refusals)."""
         found = self.store.find(person.team_id, person.user_id)
@@ -285,8 +297,8 @@ class Coach:
         except GitHubNotFound as missing:
             # Not the learner's work (that is a finding of the check): something of ours,
             # such as the practice repository, answers 404. Nothing is recorded against them.
-            trouble = GitHubUnavailable(f"GitHub answered 404 ({missing})")
-            return self._unavailable(learner, step, trouble, source)
+            not_ours = GitHubUnavailable(f"GitHub answered 404 ({missing})")
+            return self._unavailable(learner, step, not_ours, source)
         return _with(notes, self._record(learner, step, result, source))
 
     def _checked(

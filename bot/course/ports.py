@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner, StepEvent, Tool
+from bot.course.replies import Answer
+from bot.course.reports import Report
 from bot.course.review import Followed
 from bot.course.verification import DeviceCode, PendingFlow
 
@@ -231,7 +233,7 @@ class CohortStore(LearnerStore, Protocol):
         ...
 
 
-class WatchStore(Protocol):
+class WatchStore(LearnerStore, Protocol):
     """What the background checks need from storage."""
 
     def due_to_watch(self, now: datetime, limit: int) -> list[Learner]: ...
@@ -284,3 +286,84 @@ class RequestBook(Protocol):
     def answered(self, request_id: int) -> None: ...
 
     def retry_at(self, request_id: int, moment: datetime) -> None: ...
+
+
+# -- what the use cases need (bot.usecases): telling people, looking at GitHub cheaply ------
+
+
+class Notifier(Protocol):
+    """Tells people what they did not just ask for; the transport (Slack) decides how.
+
+    ``tell`` returns False when the message could not be delivered (the transport logged why
+    and kept what it could to retry); the others raise ``NotDelivered``.
+    """
+
+    def tell(self, answer: Answer, *, why: str) -> bool:
+        """The answer to its learner, in their direct conversation with the bot."""
+        ...
+
+    def staff_digest(self, report: Report, now: datetime) -> None:
+        """The weekly digest of ``report`` to the staff."""
+        ...
+
+    def resend(self, message: PendingMessage) -> None:
+        """A message the transport refused earlier, once more."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """Whether a watched listing changed, with what is left of the hourly quota."""
+
+    changed: bool
+    etag: str | None
+    remaining: int | None  # requests left this hour, from the answer's headers
+    limit: int | None
+    reset_at: datetime | None
+
+
+class Prober(Protocol):
+    """Cheap "has anything changed?" questions to GitHub (a 304 costs nothing)."""
+
+    def url_for(self, check: str, context: CheckContext) -> str | None:
+        """The one listing whose change means the step may be done; None: nothing to watch."""
+        ...
+
+    def probe(self, url: str, etag: str | None) -> ProbeAnswer:
+        """Raises ``GitHubUnavailable`` when GitHub cannot answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A message the transport could not deliver, kept to be retried."""
+
+    id: int
+    learner_id: int | None
+    channel: str
+    text: str
+    blocks: list[Any]
+    attempts: int
+    next_at: datetime
+
+
+class RetryQueue(Protocol):
+    """Messages kept to be retried (the outbox)."""
+
+    def due_messages(self, now: datetime, limit: int = 50) -> list[PendingMessage]: ...
+
+    def claim_message(self, message_id: int, seen: datetime, until: datetime) -> bool: ...
+
+    def message_sent(self, message_id: int) -> None: ...
+
+    def message_failed(self, message_id: int, error: str) -> None: ...
+
+
+class DeliveryLog(Protocol):
+    """Keys of what was done once (a delivery, a scheduled digest): never twice."""
+
+    def claim_delivery(self, key: str) -> bool:
+        """True the first time ``key`` is seen."""
+        ...
+
+    def forget_deliveries_before(self, moment: datetime) -> int: ...

@@ -8,27 +8,18 @@ list carries each branch's head), a new or changed pull request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from github import Github, UnknownObjectException
 
-from bot.course.ports import CheckContext
+from bot.course.ports import CheckContext, ProbeAnswer
 from bot.github.client import translate_errors
 
 
-@dataclass(frozen=True)
-class ProbeAnswer:
-    changed: bool
-    etag: str | None
-    # Remaining requests in this hour and when the window resets, from the answer's headers.
-    remaining: int | None
-    limit: int | None
-    reset_at: datetime | None
+class GitHubProber:
+    """Implements :class:`bot.course.ports.Prober` against one practice repository."""
 
-
-class Prober:
     def __init__(self, github: Github, upstream: str) -> None:
         self.github = github
         self.upstream = upstream

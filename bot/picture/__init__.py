@@ -23,7 +23,7 @@ DONE, NEXT, LATER = "done", "next", "later"
 _INK = (36, 41, 47)
 _MUTED = (101, 109, 118)
 _BACKGROUND = (255, 255, 255)
-_STYLE = {
+_STYLE: dict[str, dict[str, Any]] = {
     DONE: {"fill": (218, 251, 225), "outline": (26, 127, 55), "text": (26, 127, 55), "mark": "✓"},
     NEXT: {"fill": (255, 248, 197), "outline": (154, 103, 0), "text": (125, 78, 0), "mark": "→"},
     LATER: {"fill": (246, 248, 250), "outline": (175, 184, 193), "text": _MUTED, "mark": "…"},

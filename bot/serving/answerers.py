@@ -20,14 +20,22 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from bot.course.ports import RequestBook, Taken
+from slack_sdk import WebClient
+
+from bot.course.ports import Notifier, RequestBook, Taken
 from bot.settings import Settings
+from bot.slack.answers import answer_request
+from bot.slack.notifier import SlackNotifier
+from bot.usecases.progress import announce_for_logins, learners_for
+from bot.usecases.reviews import follow_and_announce
+from bot.wiring import Parts
 
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 16
-IDLE_POLL = 0.1  # seconds between two looks at an empty queue
+IDLE_POLL = 0.2  # seconds between two looks at an empty queue
 # After a failure, the request is tried again later; after MAX_ATTEMPTS it is dropped (logged).
 RETRY_AFTER = timedelta(seconds=20)
 MAX_ATTEMPTS = 3
@@ -126,6 +134,40 @@ class Answerers:
         return left
 
 
+def answering(parts: Parts, client: WebClient) -> Callable[[Taken], None]:
+    """How this process answers a recorded request: Slack's through the Slack listeners'
+    answers, GitHub deliveries through the use case; and sign-ins are told through Slack."""
+    services = parts.services
+    notifier = SlackNotifier(services, client)
+    if parts.sign_ins is not None:
+        parts.sign_ins.attach(notifier)
+
+    def answer(request: Taken) -> None:
+        if request.kind == "delivery":
+            answer_delivery(parts, notifier, request.body)
+        else:
+            answer_request(services, client, request)
+
+    return answer
+
+
+def answer_delivery(parts: Parts, notifier: Notifier, body: dict[str, Any]) -> None:
+    """A GitHub delivery (recorded by bot/serving/web.py): re-check the learners it names,
+    then follow their pull request."""
+    coach, store = parts.services.coach, parts.store
+    logins = [str(login) for login in body.get("logins", [])]
+    user_ids = [int(i) for i in body.get("user_ids", [])]
+    if body.get("event") in ("fork", "pull_request"):
+        # A fork's sender made it: under an organisation, the fork check names it.
+        fork = body.get("fork")
+        hints = {"fork_hint": fork} if fork else None
+        announce_for_logins(coach, store, notifier, logins, "webhook", user_ids, hints=hints)
+    if body.get("pr_number") is not None:
+        # After the check: a pull request just recorded as opened is followed from now.
+        learners = learners_for(store, logins, user_ids)
+        follow_and_announce(parts.services.reviews, store, notifier, learners, "webhook")
+
+
 def run_answer_process(settings: Settings, *, nice: int = 10) -> None:
     """``python -m bot answer``: answer recorded requests until SIGTERM or SIGINT.
 
@@ -135,7 +177,6 @@ def run_answer_process(settings: Settings, *, nice: int = 10) -> None:
     import os
     import signal
 
-    from bot.slack.answers import answer_request
     from bot.slack.app import make_web_client
     from bot.wiring import build
 
@@ -155,10 +196,10 @@ def run_answer_process(settings: Settings, *, nice: int = 10) -> None:
     parts = build(settings)
     client = make_web_client(settings)
     services = parts.services
-    pool = Answerers(parts.requests, lambda request: answer_request(services, client, request))
+    pool = Answerers(parts.requests, answering(parts, client))
     if services.sign_ins is not None:
         # Sign-ins on GitHub that were pending when the previous process stopped.
-        services.sign_ins.resume(services, client)
+        services.sign_ins.resume()
     pool.start()
     log.info("answerers started: %d threads", pool.size)
     stopping.wait()

@@ -14,10 +14,9 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.serving.answerers import Answerers
+from bot.serving.answerers import Answerers, answering
 from bot.serving.worker import add_jobs, make_scheduler
 from bot.settings import Settings
-from bot.slack.answers import answer_request
 from bot.slack.app import build_app
 from bot.wiring import build
 
@@ -31,11 +30,9 @@ def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
     parts = build(settings)
     services = parts.services
     app = build_app(services, parts.store.claim_delivery)
+    answerers = Answerers(parts.requests, answering(parts, app.client)).start()
     if services.sign_ins is not None:
-        services.sign_ins.resume(services, app.client)
-    answerers = Answerers(
-        parts.requests, lambda request: answer_request(services, app.client, request)
-    ).start()
+        services.sign_ins.resume()
     scheduler = None
     if jobs:
         scheduler = make_scheduler(settings, BackgroundScheduler)

@@ -34,17 +34,18 @@ from slack_sdk import WebClient
 from bot.cron import crontab_trigger
 from bot.errors import ConfigError
 from bot.github.health import practice_repo_problem, token_expiry
-from bot.github.probes import Prober
-from bot.serving.answerers import Answerers
+from bot.github.probes import GitHubProber
+from bot.serving.answerers import Answerers, answering
 from bot.settings import HELP, Settings
-from bot.slack.answers import answer_request
 from bot.slack.app import check_token, make_web_client
 from bot.slack.health import warn_staff
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
 from bot.usecases.digest import run_digest_job, run_nudge_job
 from bot.usecases.progress import run_outbox_job, run_watch_job
 from bot.usecases.reviews import run_review_job
 from bot.usecases.sign_ins import run_device_flow_job
+from bot.usecases.staff import run_retention
 from bot.wiring import Parts, build
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,6 @@ class ScheduledTimeExecutor(ThreadPoolExecutor):
 
 WATCH_EVERY_SECONDS = 30
 SIGN_IN_EVERY_SECONDS = 15
-# Slack retries within minutes and GitHub redeliveries are manual: a month is plenty.
-DELIVERY_MEMORY = timedelta(days=30)
 
 
 def make_scheduler(
@@ -129,16 +128,18 @@ def add_jobs(
 ) -> None:
     """The digest on DIGEST_CRON (and the one just missed, if any) and the reminders."""
     services, store = parts.services, parts.store
+    coach, desk = services.coach, services.desk
+    notifier = SlackNotifier(services, client)
 
     # ``due`` is filled in by ScheduledTimeExecutor with the run's scheduled time.
     def digest(due: datetime | None = None) -> None:
         if due is None:
             raise RuntimeError("the digest job needs ScheduledTimeExecutor (see make_scheduler)")
-        run_digest_job(services, client, store, due)
+        run_digest_job(desk, notifier, store, due, staff_channel=settings.staff_channel)
 
     def nudges(due: datetime | None = None) -> None:
         # Reminders follow the clock (daytime, idle for N days), not the schedule.
-        run_nudge_job(services, client, datetime.now(UTC))
+        run_nudge_job(desk, coach, notifier, datetime.now(UTC))
 
     trigger = crontab_trigger(settings.digest_cron, settings.timezone)
     grace = int(DIGEST_GRACE.total_seconds())
@@ -162,13 +163,13 @@ def add_jobs(
         misfire_grace_time=int(NUDGE_GRACE.total_seconds()),
     )
 
-    prober = Prober(parts.github, settings.practice_repo)
+    prober = GitHubProber(parts.github, settings.practice_repo)
 
     def watch(due: datetime | None = None) -> None:
         # Branches and commits inside forks: what the practice repository's webhook misses.
         # The scheduled time, not the clock: looks set 30 s ahead are due at the next run
         # even when this one started a few milliseconds late.
-        stats = run_watch_job(services, client, prober, store, due or datetime.now(UTC))
+        stats = run_watch_job(coach, notifier, prober, store, due or datetime.now(UTC))
         if stats.looked:
             log.info(
                 "background checks: %d looked, %d unchanged (free), %d moved on",
@@ -179,7 +180,15 @@ def add_jobs(
 
     def reviews(due: datetime | None = None) -> None:
         # Open pull requests: reviews, new commits, merges (without a webhook, or one missed).
-        stats = run_review_job(services, client, prober, store, due or datetime.now(UTC))
+        stats = run_review_job(
+            services.reviews,
+            store,
+            notifier,
+            prober,
+            store,
+            settings.practice_repo,
+            due or datetime.now(UTC),
+        )
         if stats.looked:
             log.info(
                 "pull request checks: %d looked, %d unchanged (free), %d learners told",
@@ -197,16 +206,7 @@ def add_jobs(
     )
 
     def housekeeping(due: datetime | None = None) -> None:
-        now = datetime.now(UTC)
-        erased = services.desk.apply_retention(now)
-        forgotten = store.forget_deliveries_before(now - DELIVERY_MEMORY)
-        log.info(
-            "retention: %d learners' identities erased (inactive for %d days); "
-            "%d old delivery ids forgotten",
-            erased,
-            settings.retention_days,
-            forgotten,
-        )
+        run_retention(desk, store, datetime.now(UTC))
 
     scheduler.add_job(
         watch,
@@ -217,7 +217,7 @@ def add_jobs(
     )
 
     def outbox(due: datetime | None = None) -> None:
-        run_outbox_job(client, store, datetime.now(UTC))
+        run_outbox_job(notifier, store, datetime.now(UTC))
 
     scheduler.add_job(
         outbox,
@@ -230,7 +230,7 @@ def add_jobs(
 
         def sign_ins(due: datetime | None = None) -> None:
             # Sign-ins on GitHub nobody polls any more (their web process stopped).
-            ended = run_device_flow_job(services, client, datetime.now(UTC))
+            ended = run_device_flow_job(coach, store, notifier, datetime.now(UTC))
             if ended:
                 log.info("GitHub sign-ins: %d ended (polled by the worker)", ended)
 
@@ -325,10 +325,7 @@ def run_worker(settings: Settings) -> None:
     if not settings.staff_channel:
         log.warning("STAFF_CHANNEL is not set: no weekly digest, reminders only")
     # The worker answers recorded requests too: more hands when the web's answerers are busy.
-    services = parts.services
-    answerers = Answerers(
-        parts.requests, lambda request: answer_request(services, client, request)
-    ).start()
+    answerers = Answerers(parts.requests, answering(parts, client)).start()
     try:
         if not stopping.is_set():
             scheduler.start()  # returns once stop() has shut the scheduler down

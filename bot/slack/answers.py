@@ -14,8 +14,6 @@ from bot.slack.delivery import Services
 from bot.slack.listeners.actions import answer_click
 from bot.slack.listeners.commands import answer_command
 from bot.slack.listeners.events import answer_home, answer_message
-from bot.usecases.progress import announce_for_logins
-from bot.usecases.reviews import follow_and_announce, learners_for
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +44,5 @@ def answer_request(services: Services, client: WebClient, request: Taken) -> Non
         answer_message(services, body, client)
     elif request.kind == "home":
         answer_home(services, body, client)
-    elif request.kind == "delivery":
-        answer_delivery(services, client, body)
     else:
         log.error("a waiting request of unknown kind %r is dropped", request.kind)
-
-
-def answer_delivery(services: Services, client: WebClient, body: dict[str, Any]) -> None:
-    """A GitHub delivery: re-check the learners it names, then follow their pull request."""
-    logins = [str(login) for login in body.get("logins", [])]
-    user_ids = [int(i) for i in body.get("user_ids", [])]
-    if body.get("event") in ("fork", "pull_request"):
-        # A fork's sender made it: under an organisation, the fork check names it.
-        fork = body.get("fork")
-        hints = {"fork_hint": fork} if fork else None
-        announce_for_logins(services, client, logins, "webhook", user_ids, hints=hints)
-    if body.get("pr_number") is not None:
-        # After the check: a pull request just recorded as opened is followed from now.
-        learners = learners_for(services, logins, user_ids)
-        follow_and_announce(services, client, learners, "webhook")

@@ -49,15 +49,9 @@ class Outbox(Protocol):
 class SignInWatcher(Protocol):
     """Keeps asking GitHub about a learner's pending sign-in (see :mod:`bot.usecases.sign_ins`)."""
 
-    def watch(
-        self,
-        services: Services,
-        client: WebClient,
-        learner_id: int,
-        due: datetime | None = None,
-    ) -> None: ...
+    def watch(self, learner_id: int, due: datetime | None = None) -> None: ...
 
-    def resume(self, services: Services, client: WebClient) -> int: ...
+    def resume(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -273,7 +267,7 @@ def follow_up(services: Services, client: WebClient, answer: Answer) -> None:
     App Home refresh."""
     settings = services.settings
     if answer.awaiting_verification and answer.learner and services.sign_ins:
-        services.sign_ins.watch(services, client, answer.learner.id)
+        services.sign_ins.watch(answer.learner.id)
     if answer.learner is not None and any(isinstance(x, Diagram) for x in answer.replies):
         send_picture(services, client, answer.learner)
     for note in answer.staff_notes:
@@ -312,7 +306,7 @@ def send_picture(services: Services, client: WebClient, learner: Learner) -> Non
 
     The words came first and stand on their own: a failed upload is logged, not retried.
     """
-    fresh = services.coach.store.find_id(learner.id) or learner
+    fresh = services.coach.refreshed(learner)
     try:
         picture = services.renderer.picture(fresh, fresh.language)
         client.files_upload_v2(
@@ -369,7 +363,7 @@ def publish_home(
 ) -> None:
     coach = services.coach
     if learner is not None:
-        current = coach.store.find_id(learner.id)
+        current = coach.find_id(learner.id)
         if current is None or current.erased_at is not None:
             # Erased meanwhile (forget-me, while an earlier answer was still being sent):
             # their Home was emptied; an older view must not come back.

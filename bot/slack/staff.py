@@ -18,12 +18,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.course.coach import Person, language_from_locale
 from bot.course.intents import Action, Intent
-from bot.course.learner import Learner
 from bot.course.replies import Confirm
 from bot.course.staff import Invitee
-from bot.slack.delivery import Services, SlackProfile, open_dm, tell
+from bot.errors import NotDelivered
+from bot.slack.delivery import Services, SlackProfile, open_dm
+from bot.slack.notifier import SlackNotifier
 from bot.slack.views.render import BLOCK_LIMIT, SECTION_LIMIT, Message, escape, section
 from bot.slack.views.staff import ACTION_STAFF_CSV
+from bot.usecases.staff import invite, post_digest, remind
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +122,16 @@ def handle_staff(
     elif intent.action is Action.STAFF_UNLINK:
         _unlink_someone(services, intent, person, users, client, lang, reply)
     elif intent.action is Action.DIGEST:
-        from bot.usecases.digest import post_digest
-
         channel = services.settings.staff_channel
         if not channel:
             reply(_notice(services, lang, "digest.no_channel"))
             return
-        post_digest(services, client, datetime.now(UTC))
+        try:
+            post_digest(services.desk, SlackNotifier(services, client), datetime.now(UTC))
+        except NotDelivered as refused:
+            log.error("the digest asked by staff was not posted: %s", refused.reason)
+            reply(_notice(services, lang, "digest.failed", channel=channel))
+            return
         reply(_notice(services, lang, "digest.posted", channel=channel))
 
 
@@ -200,15 +205,8 @@ def _invite(
             continue
         language = language_from_locale(profile.locale(), default)
         invitees.append(Invitee(person.team_id, user_id, language, profile.name()))
-    outcome = services.desk.invite(invitees, cohort)
-    for learner in outcome.enrolled:
-        try:
-            welcome_invited(services, client, learner)
-        except SlackApiError as error:
-            # Enrolled all the same: the welcome comes with their first message to the bot.
-            log.warning(
-                "could not welcome invited learner %s: %s", learner.id, error.response.get("error")
-            )
+    notifier = SlackNotifier(services, client)
+    outcome = invite(services.desk, services.coach, notifier, invitees, cohort)
     m = services.renderer.messages
     texts: list[str] = []
     if outcome.enrolled:
@@ -306,7 +304,7 @@ def _unlink_someone(
         return
     user_id = users[0]
     coach = services.coach
-    learner = coach.store.find(person.team_id, user_id)
+    learner = coach.known(Person(person.team_id, user_id))
     if learner is None or not learner.github_login:
         reply(_notice(services, lang, "staff_unlink.not_linked", user=user_id))
         return
@@ -316,36 +314,19 @@ def _unlink_someone(
         confirm = Confirm("staff_unlink.confirm", Action.STAFF_UNLINK.value, f"<@{user_id}>", facts)
         reply(services.renderer.confirm(confirm, lang))
         return
-    answer = coach.unlink_by_staff(learner)
-    try:
-        channel = learner.dm_channel or open_dm(client, learner.slack_user_id)
-        post(services, client, channel, answer)
-        publish_home(services, client, answer.learner)
-    except SlackApiError as error:
-        log.warning("could not tell learner %s: %s", learner.id, error.response.get("error"))
+    SlackNotifier(services, client).tell(coach.unlink_by_staff(learner), why="of the unlink")
     reply(_notice(services, lang, "staff_unlink.done", user=user_id, login=escape(login)))
 
 
 def _nudge(
     services: Services, client: WebClient, team_id: str, user_id: str, lang: str, reply: Reply
 ) -> None:
-    learner = services.coach.store.find(team_id, user_id)
+    learner = services.coach.known(Person(team_id, user_id))
     if learner is None or learner.finished:
         reply(_notice(services, lang, "nudge.not_learner", user=user_id))
         return
-    sent = send_nudge(services, client, learner)
+    sent = remind(services.coach, SlackNotifier(services, client), learner)
     reply(_notice(services, lang, "nudge.sent" if sent else "nudge.failed", user=user_id))
-
-
-def welcome_invited(services: Services, client: WebClient, learner: Learner) -> None:
-    """The welcome DM that starts an invited person's journey."""
-    answer = services.coach.handle(learner, Intent(Action.START), source="invite")
-    tell(services, client, answer, why="of their invitation")
-
-
-def send_nudge(services: Services, client: WebClient, learner: Learner) -> bool:
-    """A friendly reminder in the learner's language, with their step and its buttons."""
-    return tell(services, client, services.coach.reminder(learner), why="a reminder")
 
 
 def publish_staff_home(

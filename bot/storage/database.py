@@ -51,7 +51,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # a burst.
 # Every store method is one short transaction (GitHub is never called inside one), so a
 # connection is held for milliseconds. Each process needs up to POOL_SIZE + MAX_OVERFLOW
-# connections: keep (web processes + workers) x 16 under the server's max_connections, or
+# connections: keep (web processes + answering processes + workers) x 16 under the server's
+# max_connections, or
 # size the pool in DATABASE_URL (``?pool_size=2&max_overflow=3``).
 POOL_SIZE = 8
 MAX_OVERFLOW = 8

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.course.feelings import COMMENT_LIMIT, FEELINGS
 from bot.course.review import Followed, PullState
+from bot.storage.database import rowcount
 from bot.storage.models import LearnerRow, PullFollowRow, StepEventRow, StepFeelingRow
 
 
@@ -94,7 +95,7 @@ class ReviewQueries:
                 )
                 .execution_options(synchronize_session=False)
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def due_follows(self, now: datetime, limit: int) -> list[tuple[int, Followed]]:
         with self._transaction() as session:
@@ -123,7 +124,7 @@ class ReviewQueries:
                 .values(next_look_at=until)
                 .execution_options(synchronize_session=False)
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def schedule_follow(self, learner_id: int, at: datetime | None, etag: str | None) -> None:
         with self._transaction() as session:
@@ -207,7 +208,7 @@ class ReviewQueries:
                 felt.setdefault(learner_id, {})[step_id] = feeling
             found: dict[str, dict[str, int]] = {}
             for step_id, diagnosis, count in session.execute(diagnoses):
-                found.setdefault(step_id, {})[diagnosis] = int(count)
+                found.setdefault(step_id, {})[str(diagnosis)] = int(count)
             return felt, found
 
     # -- personal data ----------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.checks import MOVED_BACK, CheckResult, Outcome
 from bot.course.learner import Learner, StepEvent, Tool
+from bot.course.ports import PendingMessage
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken, StorageUnavailable
 from bot.storage.database import (
@@ -37,19 +37,16 @@ from bot.storage.models import (
 from bot.storage.review_store import ReviewQueries
 
 RETRY_FIRST = timedelta(minutes=1)
-NAME_LENGTH = LearnerRow.__table__.c.name.type.length
-COHORT_LENGTH = LearnerRow.__table__.c.cohort.type.length
 
 
-@dataclass(frozen=True)
-class PendingMessage:
-    id: int
-    learner_id: int | None
-    channel: str
-    text: str
-    blocks: list[Any]
-    attempts: int
-    next_at: datetime
+def cast_length(column_type: object) -> int:
+    """A String column's length, as its model declares it."""
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
+
+
+NAME_LENGTH = cast_length(LearnerRow.__table__.c.name.type)
+COHORT_LENGTH = cast_length(LearnerRow.__table__.c.cohort.type)
 
 
 # Characters no text column should hold: NUL (PostgreSQL refuses it) and other controls.

@@ -1,4 +1,8 @@
-"""Progress noticed without a click (a GitHub webhook, the background checks): tell them."""
+"""Progress noticed without a click (a GitHub webhook, the background checks): tell them.
+
+Which learners a GitHub delivery concerns, whether they moved on, and what to tell them are
+questions for the domain and its ports; the transport only delivers (:class:`Notifier`).
+"""
 
 from __future__ import annotations
 
@@ -6,54 +10,42 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
+from bot.course.coach import Coach
 from bot.course.learner import Learner
-from bot.course.ports import CheckContext, WatchStore
+from bot.course.ports import CheckContext, LearnerStore, Notifier, Prober, RetryQueue, WatchStore
 from bot.course.watching import budget_allows, next_look
-from bot.errors import GitHubUnavailable
-from bot.github.probes import Prober
-from bot.slack.delivery import Services, tell
+from bot.errors import GitHubUnavailable, NotDelivered
 
 log = logging.getLogger(__name__)
 
 
 def recheck_and_announce(
-    services: Services,
-    client: WebClient,
+    coach: Coach,
+    notifier: Notifier,
     learners: Iterable[Learner],
     source: str,
     hints: Mapping[str, Any] | None = None,
 ) -> int:
-    """Re-check each learner; post the success and next step to those who moved on (and
+    """Re-check each learner; tell those who moved on their success and next step (and
     vanished work, or what ``hints`` made certain)."""
     moved = 0
     for learner in learners:
-        answer = services.coach.recheck(learner, source, hints)
+        answer = coach.recheck(learner, source, hints)
         if answer is None:
             continue
         moved += 1
-        # Progress is saved; if Slack refuses, the learner sees it at their next visit.
-        tell(services, client, answer, why="of their progress")
+        # Progress is saved; if the message is refused, the learner sees it at their next visit.
+        notifier.tell(answer, why="of their progress")
     return moved
 
 
-def announce_for_logins(
-    services: Services,
-    client: WebClient,
-    logins: Iterable[str],
-    source: str,
-    user_ids: Iterable[int] = (),
-    *,
-    hints: Mapping[str, Any] | None = None,
-) -> int:
-    """Re-check the learners linked to these accounts: by id first (a renamed account is
-    still found), then by login (links made before ids were kept). ``hints``: what the
-    delivery tells the checks (the fork it announced)."""
-    store = services.coach.store
+def learners_for(
+    store: LearnerStore, logins: Iterable[str], user_ids: Iterable[int] = ()
+) -> list[Learner]:
+    """The learners linked to these GitHub accounts: by id first (a renamed account is still
+    found), then by login (links made before ids were kept)."""
     found: dict[int, Learner] = {}
     for user_id in user_ids:
         for learner in store.find_by_user_id(user_id):
@@ -61,7 +53,23 @@ def announce_for_logins(
     for login in logins:
         for learner in store.find_by_login(login):
             found.setdefault(learner.id, learner)
-    return recheck_and_announce(services, client, found.values(), source, hints)
+    return list(found.values())
+
+
+def announce_for_logins(
+    coach: Coach,
+    store: LearnerStore,
+    notifier: Notifier,
+    logins: Iterable[str],
+    source: str,
+    user_ids: Iterable[int] = (),
+    *,
+    hints: Mapping[str, Any] | None = None,
+) -> int:
+    """A GitHub delivery named these accounts: re-check their learners, tell who moved on.
+    ``hints``: what the delivery tells the checks (the fork it announced)."""
+    learners = learners_for(store, logins, user_ids)
+    return recheck_and_announce(coach, notifier, learners, source, hints)
 
 
 @dataclass
@@ -74,8 +82,8 @@ class WatchStats:
 
 
 def run_watch_job(
-    services: Services,
-    client: WebClient,
+    coach: Coach,
+    notifier: Notifier,
     prober: Prober,
     store: WatchStore,
     now: datetime,
@@ -89,7 +97,6 @@ def run_watch_job(
     new costs one conditional request and one write.
     """
     stats = WatchStats()
-    coach = services.coach
     for learner in store.due_to_watch(now, batch):
         upcoming = next_look(learner, now)
         if learner.watch_at is None or not store.claim_watch(
@@ -115,8 +122,8 @@ def run_watch_job(
             stats.unchanged += 1
         else:
             stats.rechecked += 1
-            stats.moved += recheck_and_announce(services, client, [learner], "watch")
-            refreshed = coach.store.get(learner.id)
+            stats.moved += recheck_and_announce(coach, notifier, [learner], "watch")
+            refreshed = store.get(learner.id)
             same_step = refreshed.current_step == learner.current_step
             store.schedule_watch(
                 learner.id,
@@ -131,7 +138,7 @@ def run_watch_job(
     return stats
 
 
-# How long to wait before each retry of a message Slack would not take; then give up.
+# How long to wait before each retry of a message the transport would not take; then give up.
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -141,18 +148,8 @@ RETRY_DELAYS = (
 )
 
 
-class RetryQueue(Protocol):
-    def due_messages(self, now: datetime, limit: int = 50) -> list[Any]: ...
-
-    def claim_message(self, message_id: int, seen: datetime, until: datetime) -> bool: ...
-
-    def message_sent(self, message_id: int) -> None: ...
-
-    def message_failed(self, message_id: int, error: str) -> None: ...
-
-
-def run_outbox_job(client: WebClient, store: RetryQueue, now: datetime) -> int:
-    """Retry the messages Slack did not take; returns how many got through."""
+def run_outbox_job(notifier: Notifier, store: RetryQueue, now: datetime) -> int:
+    """Retry the messages the transport did not take; returns how many got through."""
     delivered = 0
     for message in store.due_messages(now):
         attempt = message.attempts  # tries so far (the first one when it was posted)
@@ -165,20 +162,15 @@ def run_outbox_job(client: WebClient, store: RetryQueue, now: datetime) -> int:
         if not store.claim_message(message.id, message.next_at, now + RETRY_DELAYS[attempt]):
             continue
         try:
-            client.chat_postMessage(
-                channel=message.channel, text=message.text, blocks=message.blocks or None
+            notifier.resend(message)
+        except NotDelivered as refused:
+            store.message_failed(message.id, refused.reason)
+            log.warning(
+                "retry %d for learner %s failed: %s", attempt, message.learner_id, refused.reason
             )
-        except (SlackApiError, OSError) as error:
-            reason = (
-                error.response.get("error")
-                if isinstance(error, SlackApiError)
-                else (type(error).__name__)
-            )
-            store.message_failed(message.id, str(reason))
-            log.warning("retry %d for learner %s failed: %s", attempt, message.learner_id, reason)
             continue
         store.message_sent(message.id)
         delivered += 1
     if delivered:
-        log.info("delivered %d message(s) Slack had refused earlier", delivered)
+        log.info("delivered %d message(s) the transport had refused earlier", delivered)
     return delivered

@@ -12,60 +12,37 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.course.learner import Learner
+from bot.course.ports import LearnerStore, Notifier, Prober
 from bot.course.review import Followed, next_look
+from bot.course.review_coach import ReviewCoach
 from bot.course.watching import budget_allows
 from bot.errors import GitHubUnavailable
-from bot.github.probes import Prober
-from bot.slack.delivery import Services, follow_up, open_dm, post
 
 log = logging.getLogger(__name__)
 
 
 def follow_and_announce(
-    services: Services, client: WebClient, learners: Iterable[Learner], source: str
+    reviews: ReviewCoach | None,
+    store: LearnerStore,
+    notifier: Notifier,
+    learners: Iterable[Learner],
+    source: str,
 ) -> int:
     """Look at each learner's pull request; tell those with news. Returns how many."""
-    if services.reviews is None:
+    if reviews is None:
         return 0
     told = 0
     for learner in learners:
-        fresh = services.coach.store.find_id(learner.id)  # a recheck may have just moved them
+        fresh = store.find_id(learner.id)  # a recheck may have just moved them
         if fresh is None:
             continue
-        answer = services.reviews.follow(fresh, source)
+        answer = reviews.follow(fresh, source)
         if answer is None:
             continue
         told += 1
-        try:
-            channel = fresh.dm_channel or open_dm(client, fresh.slack_user_id)
-            post(services, client, channel, answer)
-            follow_up(services, client, answer)
-        except SlackApiError as error:
-            log.error(
-                "could not tell learner %s about their pull request: %s",
-                fresh.id,
-                error.response.get("error"),
-            )
+        notifier.tell(answer, why="about their pull request")
     return told
-
-
-def learners_for(
-    services: Services, logins: Iterable[str], user_ids: Iterable[int] = ()
-) -> list[Learner]:
-    """The learners linked to these accounts: by id first (renames), then by login."""
-    store = services.coach.store
-    found: dict[int, Learner] = {}
-    for user_id in user_ids:
-        for learner in store.find_by_user_id(user_id):
-            found.setdefault(learner.id, learner)
-    for login in logins:
-        for learner in store.find_by_login(login):
-            found.setdefault(learner.id, learner)
-    return list(found.values())
 
 
 class FollowQueue(Protocol):
@@ -90,10 +67,12 @@ _ETAGS = "|"  # two ETags in one column: the pull request's, and its reviews'
 
 
 def run_review_job(
-    services: Services,
-    client: WebClient,
+    review_coach: ReviewCoach | None,
+    learners: LearnerStore,
+    notifier: Notifier,
     prober: Prober,
     store: FollowQueue,
+    upstream: str,
     now: datetime,
     *,
     batch: int = 200,
@@ -103,9 +82,8 @@ def run_review_job(
     request, its reviews): free when nothing changed; the full read only when something did.
     """
     stats = ReviewStats()
-    if services.reviews is None:
+    if review_coach is None:
         return stats
-    upstream = services.settings.practice_repo
     for learner_id, followed in store.due_follows(now, batch):
         upcoming = next_look(followed, now)
         if followed.next_look_at is None or not store.claim_follow(
@@ -130,9 +108,11 @@ def run_review_job(
             stats.unchanged += 1
             store.schedule_follow(learner_id, upcoming, etag)
         else:
-            learner = services.coach.store.find_id(learner_id)
+            learner = learners.find_id(learner_id)
             if learner is not None:
-                stats.told += follow_and_announce(services, client, [learner], "watch")
+                stats.told += follow_and_announce(
+                    review_coach, learners, notifier, [learner], "watch"
+                )
             after = store.followed(learner_id)
             if after is not None and after.revision != followed.revision:
                 # Read and recorded: the next look compares against these versions.

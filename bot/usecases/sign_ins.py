@@ -1,13 +1,13 @@
-"""Sign-ins on GitHub (device flow), polled after Slack's acknowledgement.
+"""Sign-ins on GitHub (device flow), polled without a click until they end.
 
 When an answer shows a learner a code, :class:`VerificationPoller` keeps asking GitHub — at
 the interval GitHub sets, through :meth:`Coach.poll_verification` — until the learner
-approves, cancels, or the code expires, then posts the outcome in their direct message.
+approves, cancels, or the code expires, then tells them the outcome (:class:`Notifier`).
 Each poll is a short task on the poller's own thread pool; a small clock thread says when
 each one is due, so stopping the process never waits on a sleeping flow.
 
 Nothing lives only in memory: each pending sign-in is a database row, and each poll is
-claimed there first (compare-and-set), so any process may take over. A restarted web
+claimed there first (compare-and-set), so any process may take over. A restarted answering
 process picks the pending sign-ins up again (:meth:`VerificationPoller.resume`), the
 learner's Check click polls at once, and the worker polls those nobody polled for a while
 (:func:`run_device_flow_job`): a sign-in never dies silently.
@@ -22,9 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk import WebClient
-
-from bot.slack.delivery import Services, tell
+from bot.course.coach import Coach
+from bot.course.ports import LearnerStore, Notifier
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +32,8 @@ TICK_SECONDS = 0.2
 # 40… up to 5 minutes: a sign-in is never dropped, nor retried every 10 s forever.
 FAILURE_BACKOFF = timedelta(seconds=10)
 MAX_BACKOFF = timedelta(minutes=5)
+# Until a notifier is attached (the process is still starting), due polls wait this long.
+NOT_READY = timedelta(seconds=1)
 
 
 def backoff(failures: int) -> timedelta:
@@ -47,8 +48,6 @@ ABANDONED_AFTER = timedelta(seconds=20)
 
 @dataclass
 class _Watch:
-    services: Services
-    client: WebClient
     due: float  # time.monotonic() of the next poll
     running: bool = False
     failures: int = 0  # polls in a row that failed unexpectedly: each waits twice as long
@@ -57,7 +56,12 @@ class _Watch:
 class VerificationPoller:
     """Polls GitHub for the pending sign-ins of this process's learners, and tells them."""
 
-    def __init__(self, *, workers: int = 4, tick: float = TICK_SECONDS) -> None:
+    def __init__(
+        self, coach: Coach, store: LearnerStore, *, workers: int = 4, tick: float = TICK_SECONDS
+    ) -> None:
+        self._coach = coach
+        self._store = store
+        self._notifier: Notifier | None = None
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="device-flow")
         self._tick = tick
         self._lock = threading.Lock()
@@ -65,19 +69,17 @@ class VerificationPoller:
         self._clock_thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
-    def watch(
-        self,
-        services: Services,
-        client: WebClient,
-        learner_id: int,
-        due: datetime | None = None,
-    ) -> None:
+    def attach(self, notifier: Notifier) -> None:
+        """How outcomes are told (the transport is built after the poller)."""
+        self._notifier = notifier
+
+    def watch(self, learner_id: int, due: datetime | None = None) -> None:
         """Poll the learner's pending sign-in from ``due`` on (now by default)."""
         when = _monotonic(due)
         with self._lock:
             current = self._watched.get(learner_id)
             if current is None:
-                self._watched[learner_id] = _Watch(services, client, when)
+                self._watched[learner_id] = _Watch(when)
             else:
                 current.due = min(current.due, when)
             if self._clock_thread is None and not self._stopping.is_set():
@@ -87,11 +89,11 @@ class VerificationPoller:
                 )
                 self._clock_thread.start()
 
-    def resume(self, services: Services, client: WebClient) -> int:
+    def resume(self) -> int:
         """Watch every sign-in still pending (this process just started); returns how many."""
-        flows = services.coach.store.pending_flows()
+        flows = self._store.pending_flows()
         for flow in flows:
-            self.watch(services, client, flow.learner_id, flow.next_poll_at)
+            self.watch(flow.learner_id, flow.next_poll_at)
         if flows:
             log.info("resuming %d pending GitHub sign-in(s)", len(flows))
         return len(flows)
@@ -129,7 +131,12 @@ class VerificationPoller:
             return
         next_at: datetime | None = None
         try:
-            next_at = poll_and_announce(watch.services, watch.client, learner_id, "github")
+            if self._notifier is None:
+                next_at = datetime.now(UTC) + NOT_READY
+            else:
+                next_at = poll_and_announce(
+                    self._coach, self._store, self._notifier, learner_id, "github"
+                )
             watch.failures = 0
         except Exception:
             watch.failures += 1
@@ -150,30 +157,31 @@ class VerificationPoller:
 
 
 def poll_and_announce(
-    services: Services, client: WebClient, learner_id: int, source: str
+    coach: Coach, store: LearnerStore, notifier: Notifier, learner_id: int, source: str
 ) -> datetime | None:
-    """One look at a learner's sign-in; posts the outcome when it ended. Returns when to
+    """One look at a learner's sign-in; tells the outcome when it ended. Returns when to
     look again, or None when there is nothing left to poll."""
-    coach = services.coach
-    learner = coach.store.find_id(learner_id)
+    learner = store.find_id(learner_id)
     if learner is None:
         return None  # erased meanwhile (forget-me): the sign-in went with them
     progress = coach.poll_verification(learner, source)
     if progress.answer is not None:
-        tell(services, client, progress.answer, why="how their GitHub sign-in ended")
+        notifier.tell(progress.answer, why="how their GitHub sign-in ended")
     return progress.next_poll_at
 
 
-def run_device_flow_job(services: Services, client: WebClient, now: datetime) -> int:
-    """The worker's share: sign-ins nobody polled for a while (their web process stopped).
+def run_device_flow_job(
+    coach: Coach, store: LearnerStore, notifier: Notifier, now: datetime
+) -> int:
+    """The worker's share: sign-ins nobody polled for a while (their process stopped).
     Each gets one poll now (claimed in the database); returns how many ended."""
-    store = services.coach.store
     ended = 0
     for flow in store.pending_flows(due_before=now - ABANDONED_AFTER):
         try:
-            if poll_and_announce(services, client, flow.learner_id, "worker") is None:
+            if poll_and_announce(coach, store, notifier, flow.learner_id, "worker") is None:
                 ended += 1
         except Exception:
+            # One learner's failure must not stop the others' polls; the next run retries.
             log.exception("polling the GitHub sign-in of learner %s failed", flow.learner_id)
     return ended
 

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from bot.course.checks import CheckResult
 from bot.course.ports import CheckContext
 from bot.github.client import make_github
-from bot.github.probes import Prober
+from bot.github.probes import GitHubProber
 from bot.storage.database import create_database_engine, migrate, session_factory
 from bot.storage.store import SqlLearnerStore
 from tests.rig.bot_process import GITHUB_TOKEN, PRACTICE_REPO, STAFF_USER, BotProcess
@@ -68,7 +68,7 @@ def test_a_login_of_percent_matches_nobody(each_database_url: str) -> None:
 def test_a_branch_name_with_hash_ampersand_and_plus_reaches_github_whole(
     fake_github: FakeGitHub,
 ) -> None:
-    prober = Prober(make_github(fake_github.url, GITHUB_TOKEN, timeout=5), PRACTICE_REPO)
+    prober = GitHubProber(make_github(fake_github.url, GITHUB_TOKEN, timeout=5), PRACTICE_REPO)
     branch = "fix#1&state=closed+more"
     context = CheckContext("ada-hostile", {"branch": branch, "fork": "ada-hostile/practice"}, {})
     fake_github.reset_log()

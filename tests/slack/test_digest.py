@@ -23,9 +23,12 @@ from sqlalchemy import update
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner
 from bot.settings import Settings, load_settings
+from bot.slack.delivery import Services
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import create_database_engine, migrate
 from bot.storage.models import LearnerRow
-from bot.usecases.digest import post_digest, run_digest_job, run_nudge_job
+from bot.storage.store import SqlLearnerStore
+from bot.usecases import digest, staff
 from bot.wiring import Parts, build
 from tests.rig.bot_process import STAFF_CHANNEL, STAFF_USER, bot_environment
 from tests.rig.conversation import Conversation, buttons
@@ -35,6 +38,26 @@ from tests.rig.slack_sender import SlackSender
 
 PARIS = ZoneInfo("Europe/Paris")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# The use cases, told through Slack as the worker and `/prcoach digest now` wire them.
+def post_digest(services: Services, client: WebClient, now: datetime) -> None:
+    staff.post_digest(services.desk, SlackNotifier(services, client), now)
+
+
+def run_digest_job(
+    services: Services, client: WebClient, store: SqlLearnerStore, due: datetime
+) -> bool:
+    notifier = SlackNotifier(services, client)
+    channel = services.settings.staff_channel
+    return digest.run_digest_job(services.desk, notifier, store, due, staff_channel=channel)
+
+
+def run_nudge_job(services: Services, client: WebClient, now: datetime) -> int:
+    notifier = SlackNotifier(services, client)
+    return digest.run_nudge_job(services.desk, services.coach, notifier, now)
+
+
 # A Tuesday morning in Paris: daytime, a working day.
 TUESDAY = datetime(2025, 3, 4, 10, 0, tzinfo=PARIS)
 

@@ -18,9 +18,12 @@ import pytest
 import requests
 from slack_sdk import WebClient
 
-from bot.slack.progress import run_outbox_job
+from bot.settings import load_settings
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import create_database_engine, session_factory
 from bot.storage.store import SqlLearnerStore
+from bot.usecases.progress import run_outbox_job
+from bot.wiring import build
 from tests.rig.bot_process import BotProcess
 from tests.rig.conversation import ACK_BUDGET, Conversation, is_answer
 from tests.rig.fake_github import FakeGitHub, World
@@ -400,7 +403,8 @@ def test_slack_rate_limiting_the_answer_keeps_it_for_the_outbox_which_delivers_i
         time.sleep(0.1)
     ada.assert_at("branch")  # progress is saved meanwhile
     client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
-    assert run_outbox_job(client, store, datetime.now(UTC) + timedelta(minutes=2)) >= 1
+    notifier = SlackNotifier(build(load_settings(dict(bot.env), env_file=None)).services, client)
+    assert run_outbox_job(notifier, store, datetime.now(UTC) + timedelta(minutes=2)) >= 1
     engine.dispose()
     posts = [
         c

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.course.intents import Action, Intent
 from bot.settings import load_settings
 from bot.slack.delivery import post
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
 from bot.storage.models import OutboxMessage
 from bot.usecases.progress import RETRY_DELAYS, run_outbox_job
@@ -29,7 +30,9 @@ def test_a_refused_message_is_kept_then_delivered_by_the_worker(
         slack_api_url=fake_slack.api_url, github_api_url=fake_github.url, database_url=url
     )
     parts = build(load_settings(env, env_file=None))
-    client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")  # no retry handlers
+    # No retry handlers: each refusal is one failed try.
+    client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
+    notifier = SlackNotifier(parts.services, client)
     learner = parts.store.enroll(DEFAULT_TEAM_ID, "UOUT0001", "en", "link")
     answer = parts.services.coach.handle(learner, Intent(Action.STATUS), "test")
     channel = dm_channel_id("UOUT0001")
@@ -40,14 +43,14 @@ def test_a_refused_message_is_kept_then_delivered_by_the_worker(
     assert not [m for m in fake_slack.messages(channel) if m.via == "chat.postMessage"]
 
     now = datetime.now(UTC)
-    assert run_outbox_job(client, parts.store, now) == 0  # not due yet
+    assert run_outbox_job(notifier, parts.store, now) == 0  # not due yet
     fake_slack.fail_next(1, error="ratelimited", method="chat.postMessage")
-    assert run_outbox_job(client, parts.store, now + RETRY_DELAYS[0]) == 0  # refused again
-    assert run_outbox_job(client, parts.store, now + RETRY_DELAYS[0] * 2) == 0  # backing off
+    assert run_outbox_job(notifier, parts.store, now + RETRY_DELAYS[0]) == 0  # refused again
+    assert run_outbox_job(notifier, parts.store, now + RETRY_DELAYS[0] * 2) == 0  # backing off
     later = now + RETRY_DELAYS[0] + RETRY_DELAYS[1] + timedelta(seconds=1)
-    assert run_outbox_job(client, parts.store, later) == 1
+    assert run_outbox_job(notifier, parts.store, later) == 1
     delivered = fake_slack.messages(channel)
     assert delivered and "Your progress" in delivered[-1].text
     with parts.store._sessions() as session:
         assert session.scalar(select(func.count(OutboxMessage.id))) == 0
-    assert run_outbox_job(client, parts.store, later + timedelta(days=1)) == 0  # sent once
+    assert run_outbox_job(notifier, parts.store, later + timedelta(days=1)) == 0  # sent once

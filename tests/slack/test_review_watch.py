@@ -19,11 +19,12 @@ from sqlalchemy import update
 
 from bot.course.review import PullState
 from bot.github.client import make_github
-from bot.github.probes import Prober
+from bot.github.probes import GitHubProber
 from bot.settings import load_settings
+from bot.slack.digest import digest_message
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
 from bot.storage.models import PullFollowRow
-from bot.usecases.digest import digest_message
 from bot.usecases.reviews import run_review_job
 from bot.wiring import build
 from tests.rig.bot_process import GITHUB_TOKEN, bot_environment
@@ -51,7 +52,7 @@ class Rig:
         self.github = fake_github
         self.slack = fake_slack
         self.client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
-        self.prober = Prober(make_github(fake_github.url, GITHUB_TOKEN, timeout=15), UPSTREAM)
+        self.prober = GitHubProber(make_github(fake_github.url, GITHUB_TOKEN, timeout=15), UPSTREAM)
 
     @property
     def store(self):
@@ -87,7 +88,17 @@ class Rig:
         return learner.id, user, number
 
     def run(self, now: datetime):
-        return run_review_job(self.parts.services, self.client, self.prober, self.store, now)
+        services = self.parts.services
+        notifier = SlackNotifier(services, self.client)
+        return run_review_job(
+            services.reviews,
+            self.store,
+            notifier,
+            self.prober,
+            self.store,
+            services.settings.practice_repo,
+            now,
+        )
 
     def told(self, user: str, after: int, text: str) -> str:
         return self.slack.wait_for_message(

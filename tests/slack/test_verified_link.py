@@ -26,8 +26,9 @@ from bot.course.coach import Person
 from bot.course.intents import Action, Intent
 from bot.settings import load_settings
 from bot.slack.delivery import Services
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
-from bot.usecases.sign_ins import run_device_flow_job
+from bot.usecases.sign_ins import VerificationPoller, run_device_flow_job
 from bot.wiring import build
 from tests.rig import databases
 from tests.rig.bot_process import (
@@ -383,10 +384,12 @@ def test_the_worker_polls_sign_ins_nobody_polls_any_more(
     learner = coach.learner(Person("T1", user))
     coach.handle(learner, Intent(Action.LINK), "test")  # a code; then the web process stops
     now = datetime.now(UTC)
-    assert run_device_flow_job(services, client, now) == 0  # polled recently: not the worker's
+    notifier = SlackNotifier(services, client)
+    store = coach.store
+    assert run_device_flow_job(coach, store, notifier, now) == 0  # polled recently: not ours
     fake_github.approve_device("ada-worker")
     time.sleep(1.05)
-    assert run_device_flow_job(services, client, now + timedelta(seconds=25)) == 1
+    assert run_device_flow_job(coach, store, notifier, now + timedelta(seconds=25)) == 1
     message = fake_slack.wait_for_message(
         lambda m: m.channel == dm_channel_id(user) and "GitHub confirms" in m.text
     )
@@ -400,14 +403,15 @@ def test_the_poller_polls_at_githubs_pace_then_stops(
 
     services = services_with_sign_in
     poller = services.sign_ins
-    assert poller is not None
+    assert isinstance(poller, VerificationPoller)
     coach, client = services.coach, WebClient(base_url=fake_slack.api_url, token="xoxb-test")
     user = f"UVL{next(_people):05d}"
     fake_slack.add_user(user, locale="en-US")
     fake_github.world.add_user("ada-poller")
     learner = coach.learner(Person("T1", user))
     coach.handle(learner, Intent(Action.LINK), "test")
-    assert poller.resume(services, client) == 1  # what a new process does at start
+    poller.attach(SlackNotifier(services, client))
+    assert poller.resume() == 1  # what a new process does at start
     fake_github.approve_device("ada-poller", after_pending=2)
     fake_slack.wait_for_message(
         lambda m: m.channel == dm_channel_id(user) and "GitHub confirms" in m.text,
@@ -420,11 +424,3 @@ def test_the_poller_polls_at_githubs_pace_then_stops(
         time.sleep(0.1)
     assert poller.watching == 0
     poller.close()
-
-
-def test_a_sign_in_poll_that_keeps_failing_waits_longer_each_time() -> None:
-    from bot.usecases.sign_ins import MAX_BACKOFF, backoff
-
-    waits = [backoff(n).total_seconds() for n in range(1, 8)]
-    assert waits == [10, 20, 40, 80, 160, 300, 300]
-    assert backoff(50) == MAX_BACKOFF

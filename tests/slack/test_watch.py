@@ -19,8 +19,9 @@ from slack_sdk import WebClient
 from bot.course.checks import CheckResult
 from bot.course.learner import Learner
 from bot.github.client import make_github
-from bot.github.probes import Prober
+from bot.github.probes import GitHubProber
 from bot.settings import load_settings
+from bot.slack.notifier import SlackNotifier
 from bot.storage.database import migrate
 from bot.usecases.progress import run_watch_job
 from bot.wiring import build
@@ -44,7 +45,7 @@ class Rig:
         self.github = fake_github
         self.slack = fake_slack
         self.client = WebClient(base_url=fake_slack.api_url, token="xoxb-test")
-        self.prober = Prober(make_github(fake_github.url, GITHUB_TOKEN, timeout=5), UPSTREAM)
+        self.prober = GitHubProber(make_github(fake_github.url, GITHUB_TOKEN, timeout=5), UPSTREAM)
 
     @property
     def store(self):
@@ -70,7 +71,9 @@ class Rig:
         return self.store.get(learner.id), login
 
     def run(self, now: datetime):
-        return run_watch_job(self.parts.services, self.client, self.prober, self.store, now)
+        notifier = SlackNotifier(self.parts.services, self.client)
+        coach = self.parts.services.coach
+        return run_watch_job(coach, notifier, self.prober, self.store, now)
 
 
 @pytest.fixture
@@ -154,7 +157,9 @@ def test_two_workers_never_look_at_the_same_learner_twice(rig: Rig) -> None:
     results = []
 
     def work(parts) -> None:
-        results.append(run_watch_job(parts.services, rig.client, rig.prober, parts.store, NOW))
+        notifier = SlackNotifier(parts.services, rig.client)
+        coach = parts.services.coach
+        results.append(run_watch_job(coach, notifier, rig.prober, parts.store, NOW))
 
     threads = [threading.Thread(target=work, args=(p,)) for p in (rig.parts, other)]
     for thread in threads:

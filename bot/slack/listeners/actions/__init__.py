@@ -98,7 +98,7 @@ def answer_click(
     def own_dm() -> str:
         # The clicker's own DM with the bot — never a channel named in the payload,
         # which whoever built the click chose.
-        known = coach.store.find(person.team_id, person.user_id)
+        known = coach.known(person)
         return (known.dm_channel if known else None) or open_dm(client, person.user_id)
 
     def send(answer: Any) -> None:
