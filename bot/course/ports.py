@@ -275,8 +275,10 @@ class RequestBook(Protocol):
         user_id: str = "",
         key: str | None = None,
         busy_after: int | None = None,
+        once: str | None = None,
     ) -> Recorded:
-        """Keep the request; with ``key``, join the same request still waiting instead."""
+        """Keep the request; with ``key``, join the same request still waiting instead;
+        with ``once``, record nothing if that key was seen before (a replay)."""
         ...
 
     def take(self, limit: int) -> list[Taken]:

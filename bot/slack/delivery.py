@@ -79,26 +79,8 @@ class Services:
     sign_ins: SignInWatcher | None = None
     # Coaching after the pull request is open (review, merge): see bot/slack/reviews.py.
     reviews: ReviewCoach | None = None
-    # Set: each command and click acts once (see ``first_time``).
+    # Set: each command and click acts once (recorded once per trigger_id, bot.slack.requests).
     deliveries: Deliveries | None = None
-
-
-def first_time(services: Services, body: dict[str, Any]) -> bool:
-    """False for a command or click already acted on: Slack's signature stays valid for five
-    minutes, so a captured request can be sent again — each ``trigger_id`` (one per command
-    typed, per button clicked) acts once. Checked after the acknowledgement, so that the
-    acknowledgement never waits for the database."""
-    trigger = body.get("trigger_id")
-    if services.deliveries is None or not isinstance(trigger, str) or not trigger:
-        return True
-    try:
-        if services.deliveries.claim_delivery(f"trigger:{trigger}"[:128]):
-            return True
-    except StorageUnavailable as trouble:
-        log.warning("could not record a command or click (%s): acting on it", trouble.cause)
-        return True
-    log.info("ignoring a replayed Slack request (same trigger_id)")
-    return False
 
 
 class SlackProfile:

@@ -66,8 +66,18 @@ def record_request(services: Services, kind: str, body: dict[str, Any]) -> str |
         kept = {"team_id": team, "event": event}
         what = (event.get("channel"), event.get("text")) if kind == "message" else ()
         key = _key(kind, team, user, what)
+    # Slack's signature stays valid five minutes: a captured command or click sent again
+    # (same trigger_id) is recorded once, in the same transaction.
+    trigger = body.get("trigger_id")
+    once = f"trigger:{trigger}" if isinstance(trigger, str) and trigger else None
     recorded = services.requests.record(
-        kind, kept, team_id=team, user_id=user, key=key, busy_after=services.busy_after
+        kind,
+        kept,
+        team_id=team,
+        user_id=user,
+        key=key,
+        busy_after=services.busy_after,
+        once=once,
     )
     if recorded.joined or recorded.waiting < services.busy_after:
         return None

@@ -18,7 +18,6 @@ from bot.slack.delivery import (
     SlackProfile,
     alert_staff,
     answering,
-    first_time,
     follow_up,
     open_dm,
     post,
@@ -89,8 +88,6 @@ def answer_click(
     services: Services, body: dict[str, Any], respond: Callable[..., Any], client: WebClient
 ) -> None:
     coach = services.coach
-    if not first_time(services, body):
-        return  # the same click, sent again (a replay): acted on once already
     person = Person(body.get("team", {}).get("id", ""), body["user"]["id"])
     container = body.get("container", {})
     in_message = container.get("type") == "message" and not container.get("is_ephemeral")

@@ -16,7 +16,6 @@ from bot.slack.delivery import (
     SlackProfile,
     alert_staff,
     answering,
-    first_time,
     follow_up,
     open_dm,
     post,
@@ -43,8 +42,6 @@ def answer_command(
     services: Services, body: dict[str, Any], respond: Callable[..., Any], client: WebClient
 ) -> None:
     coach = services.coach
-    if not first_time(services, body):
-        return  # the same command, sent again (a replay): acted on once already
     person = Person(body["team_id"], body["user_id"])
     profile = SlackProfile(client, person.user_id)
     locale = profile.locale
