@@ -25,7 +25,6 @@ from bot.errors import ConfigError
 
 T = TypeVar("T")
 
-LANGUAGES = ("en", "fr")
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -345,7 +344,8 @@ def load_settings(
     slack_api_url = r.url("SLACK_API_URL", "https://slack.com/api/")
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
-    app_id, private_key, installation_id = r.check(lambda: _github_app(r), (None, "", None))
+    no_app: tuple[int | None, str, int | None] = (None, "", None)
+    app_id, private_key, installation_id = r.check(lambda: _github_app(r), no_app)
     # A GitHub App replaces the token; the token is still read so that logs can hide it.
     github_token = r.get("GITHUB_TOKEN") if app_id else r.required("GITHUB_TOKEN")
     github_api_url = r.url("GITHUB_API_URL", "https://api.github.com").rstrip("/")
@@ -422,7 +422,8 @@ def load_settings(
     retention_days = _days(r, "RETENTION_DAYS", "365", most=3650)
     staff_include_admins = _flag(r, "STAFF_INCLUDE_ADMINS", "true")
     review_wait_days = _days(r, "REVIEW_WAIT_DAYS", "3")
-    what_next = r.check(lambda: _links(r, "WHAT_NEXT"), ())
+    no_links: tuple[tuple[str, str], ...] = ()
+    what_next = r.check(lambda: _links(r, "WHAT_NEXT"), no_links)
 
     if r.problems:
         raise SettingsErrors(r.problems)

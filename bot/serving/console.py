@@ -233,7 +233,9 @@ def _nobody_told(answer: r.Answer) -> r.Answer:
     return replace(answer, replies=replies, staff_alerts=())
 
 
-def console_renderer(parts: Parts, stdout: TextIO, staff_channel_name: str | None = None):
+def console_renderer(
+    parts: Parts, stdout: TextIO, staff_channel_name: str | None = None
+) -> ConsoleRenderer:
     slack = parts.services.renderer
     style = Style(ansi=stdout.isatty())
     return ConsoleRenderer(

@@ -13,6 +13,11 @@ memory. It is what staff need to preview a course they wrote (``--course``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.course.coach import Person
+
 import importlib.util
 import os
 import sys
@@ -254,7 +259,7 @@ def run_sandbox(
         return session.run([intro, actions])
 
 
-def _sandbox_person():
+def _sandbox_person() -> Person:
     from bot.course.coach import Person
 
     return Person("sandbox", "you")

@@ -33,7 +33,11 @@ COMMAND = "/prcoach"
 def register(app: App, services: Services) -> None:
     def acknowledge(ack: Ack, body: dict[str, Any]) -> None:
         # Recorded, then acknowledged: the answer comes from an answerer (bot.slack.requests).
-        ack(text=record_request(services, "command", body))
+        busy = record_request(services, "command", body)
+        if busy:
+            ack(text=busy)
+        else:
+            ack()
 
     app.command(COMMAND)(acknowledge)
 
