@@ -31,6 +31,8 @@ import hashlib
 import hmac
 import http.client
 import os
+import re
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -142,6 +144,11 @@ def _bodies(sender: SlackSender, slack_base: str, n: int, kind: str) -> list[byt
     return made
 
 
+# trigger_id in a form-encoded command (trigger_id=…) or in a click's JSON payload
+# (%22trigger_id%22%3A+%22…): the value is replaced by a new one before each send.
+_TRIGGER = re.compile(rb"(trigger_id=|%22trigger_id%22%3A\+?%22)[0-9A-Za-z.]{4,}")
+
+
 def _send(connection: http.client.HTTPConnection, body: bytes) -> tuple[str, bytes]:
     connection.request("POST", "/slack/events", body, {"Content-Type": FORM, **_sign(body)})
     answer = connection.getresponse()
@@ -163,6 +170,9 @@ def _client(
         started = time.time()
         if started >= stop_at:
             break
+        # Slack gives every command and click a new trigger_id; the same one again is a
+        # replay, which PR Coach refuses (acted on once).
+        body = _TRIGGER.sub(lambda m: m.group(1) + secrets.token_hex(8).encode(), body)
         status, text = "error", b""
         for _attempt in range(2):
             try:
