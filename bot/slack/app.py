@@ -58,6 +58,18 @@ def check_token(client: WebClient) -> None:
         log.warning("Slack is unreachable for now (%s); starting anyway", type(error).__name__)
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` from the environment even when it is given a client
+    built from that very token, then warns that the token is unused: true, and noise at
+    every worker's start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_TOKEN_NOTE = _TokenFromEnvironment()
+
+
 # Seconds the acknowledgement may wait for the database's write lock (Slack allows 3).
 CLAIM_WAIT = 1.0
 
@@ -65,6 +77,9 @@ CLAIM_WAIT = 1.0
 def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) -> App:
     """``claim_delivery(key)`` is True the first time a Slack event id is seen."""
     settings = services.settings
+    bolt_log = logging.getLogger("slack_bolt.App")
+    if _TOKEN_NOTE not in bolt_log.filters:
+        bolt_log.addFilter(_TOKEN_NOTE)
     app = App(
         client=make_web_client(settings),
         signing_secret=settings.slack_signing_secret.reveal() or None,
