@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.course.feelings import COMMENT_LIMIT, FEELINGS
 from bot.course.review import Followed, PullState
+from bot.storage.cleaning import fit
 from bot.storage.database import rowcount
 from bot.storage.models import LearnerRow, PullFollowRow, StepEventRow, StepFeelingRow
 
@@ -172,7 +173,7 @@ class ReviewQueries:
             if feeling is not None:
                 row.feeling = feeling
             if comment is not None:
-                row.comment = comment.strip()[:COMMENT_LIMIT] or None
+                row.comment = fit(comment, COMMENT_LIMIT)
             row.updated_at = now
 
     def feelings(self, learner_id: int) -> dict[str, tuple[str, str | None]]:

@@ -17,6 +17,7 @@ from bot.course.learner import Learner, StepEvent, Tool
 from bot.course.ports import PendingMessage
 from bot.course.verification import DeviceCode, PendingFlow
 from bot.errors import AccountTaken, StorageUnavailable
+from bot.storage.cleaning import fit
 from bot.storage.database import (
     WAIT_OPTION,
     can_write,
@@ -47,19 +48,6 @@ def cast_length(column_type: object) -> int:
 
 NAME_LENGTH = cast_length(LearnerRow.__table__.c.name.type)
 COHORT_LENGTH = cast_length(LearnerRow.__table__.c.cohort.type)
-
-
-# Characters no text column should hold: NUL (PostgreSQL refuses it) and other controls.
-_CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10))
-
-
-def fit(text: str | None, limit: int) -> str | None:
-    """``text`` as its column can hold it: no NUL nor control characters, at most ``limit``
-    characters (a Slack name can be longer than the column). Empty becomes None."""
-    if text is None:
-        return None
-    cleaned = text.translate(_CONTROLS).strip()[:limit].strip()
-    return cleaned or None
 
 
 def _plain(value: Any) -> Any:
