@@ -39,6 +39,9 @@ IDLE_POLL = 0.2  # seconds between two looks at an empty queue
 # After a failure, the request is tried again later; after MAX_ATTEMPTS it is dropped (logged).
 RETRY_AFTER = timedelta(seconds=20)
 MAX_ATTEMPTS = 3
+# Seconds running answers get at a stop before their requests are handed back: well inside
+# the 10 s some platforms allow between SIGTERM and SIGKILL.
+STOP_GRACE = 5.0
 
 
 class Answerers:
@@ -114,9 +117,10 @@ class Answerers:
                 self._running.discard(request.id)
             self._free.release()
 
-    def stop(self, grace: float = 10.0) -> int:
-        """Stop taking; wait up to ``grace`` for running answers; returns how many were still
-        running (their requests are taken again when their lease ends)."""
+    def stop(self, grace: float = STOP_GRACE) -> int:
+        """Stop taking; wait up to ``grace`` for running answers, then hand back the requests
+        still running, so that the next process takes them at once rather than after their
+        lease. Returns how many were handed back."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=self._poll * 5 + 1)
@@ -127,11 +131,22 @@ class Answerers:
                     break
             time.sleep(0.05)
         with self._lock:
-            left = len(self._running)
+            left = sorted(self._running)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        # An answer that still finishes only deletes its row: at worst a person reads it
+        # twice, never not at all.
+        now = datetime.now(UTC)
+        for request_id in left:
+            try:
+                self._book.retry_at(request_id, now)
+            except Exception as trouble:  # the database may be gone too: the lease still ends
+                log.warning(
+                    "could not hand back a running request (%s): taken after its lease",
+                    type(trouble).__name__,
+                )
         if left:
-            log.warning("%d answer(s) still running at stop: taken again after their lease", left)
-        return left
+            log.warning("%d answer(s) still running at stop: handed back", len(left))
+        return len(left)
 
 
 def answering(parts: Parts, client: WebClient) -> Callable[[Taken], None]:
