@@ -69,6 +69,9 @@ def bot_environment(
     return env
 
 
+ANSWERERS_STARTED = "answerers started"
+
+
 @dataclass
 class BotProcess:
     env: Mapping[str, str]
@@ -105,7 +108,10 @@ class BotProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.logs()}")
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                healthy = requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+                # Started means answering too: the answering process logs its start-up lines
+                # a little after the web answers, and tests read the log from this point.
+                if healthy and ANSWERERS_STARTED in self.logs():
                     return
             except (requests.ConnectionError, requests.Timeout):
                 pass  # not listening yet, or its workers are still loading the app
