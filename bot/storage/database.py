@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
@@ -128,6 +129,23 @@ def create_database_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+# Tries at switching a new SQLite file to WAL while other processes open it (0.1 s apart).
+WAL_TRIES = 100
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Processes starting together (web, worker, answerers) all switch a new file to WAL;
+    SQLite answers "locked" at once to all but one, without its busy timeout: try again."""
+    for attempt in range(WAL_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.1)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -135,7 +153,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             # In WAL mode NORMAL never corrupts the file; it only skips an fsync per commit.
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
