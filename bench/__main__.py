@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -97,9 +98,34 @@ def main(argv: list[str]) -> int:
         sections += [table, ""]
     summary = targets.summary(tables)
     print(summary)
-    sections += [summary, "", f"The suite took {time.monotonic() - started:.0f} s.", ""]
-    Path(__file__).with_name("results.md").write_text("\n".join(sections))
+    results = Path(__file__).with_name("results.md")
+    if argv:
+        # Some benchmarks only: their sections replace the same ones in results.md; the
+        # others (and their notes) stay as they were.
+        previous = results.read_text() if results.exists() else ""
+        results.write_text(merge_sections(previous, sections, [*tables.values(), summary]))
+    else:
+        sections += [summary, "", f"The suite took {time.monotonic() - started:.0f} s.", ""]
+        results.write_text("\n".join(sections))
     return 1 if failed else 0
+
+
+def merge_sections(previous: str, header: list[str], tables: list[str]) -> str:
+    """``previous`` with the header replaced and each of ``tables`` in place of the section
+    with the same ``### `` title (new ones first); a "no target" summary replaces nothing."""
+    parts = re.split(r"(?m)^(?=### )", previous)
+    kept = parts[1:]
+    fresh: list[str] = []
+    for table in tables:
+        title = table.splitlines()[0]
+        if "No target among" in table:
+            continue
+        at = next((i for i, part in enumerate(kept) if part.splitlines()[0] == title), None)
+        if at is None:
+            fresh.append(table.rstrip() + "\n\n")
+        else:
+            kept[at] = table.rstrip() + "\n\n"
+    return "\n".join(header).rstrip() + "\n\n" + "".join(fresh + kept).rstrip() + "\n"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ Scenarios:
 3. **restart**: 100 learners send a check each with GitHub answering in 2 s; the server gets
    SIGTERM, then SIGKILL 10 s later (as platforms do), and starts again: every learner
    answered.
+4. **crash**: the same, but every process gets SIGKILL right after the last acknowledgement:
+   every learner answered all the same after the start again.
+
+``BENCH_ONLY=burst,overload,paced,restart,crash`` runs only those.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from tests.rig.fake_slack import dm_channel_id
 from tests.rig.slack_sender import FORM, SlackSender, _json_text
 
 BEFORE = os.environ.get("BENCH_BEFORE", "")
+ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 BURST_LEARNERS, BURST_WINDOW, BURST_GITHUB = 100, 1.0, 0.15
 OVERLOAD_CLIENTS, OVERLOAD_SECONDS, OVERLOAD_GITHUB = 50, 30.0, 2.0
 PACED_RATE, PACED_SECONDS = 20.0, 20.0
@@ -297,11 +302,16 @@ def _memory(pids: list[int], key: str) -> float:
 
 
 def _waiting(workdir: Path) -> int | None:
+    """Requests kept: in the database, and in the web processes' journals not moved yet."""
+    journaled = sum(
+        path.read_bytes().count(b"\n") for path in (workdir / "checks.db-requests").glob("*.jsonl")
+    )
     try:
         with sqlite3.connect(workdir / "checks.db") as db:
-            return int(db.execute("SELECT count(*) FROM waiting_requests").fetchone()[0])
+            kept = int(db.execute("SELECT count(*) FROM waiting_requests").fetchone()[0])
     except sqlite3.Error:
         return None
+    return kept + journaled
 
 
 def _drain(fakes: FakesProcess, outcome: Outcome, n: int, budget: float) -> None:
@@ -376,7 +386,9 @@ def overload(fakes: FakesProcess, app: str, paced: bool) -> Outcome:
     return outcome
 
 
-def restart(fakes: FakesProcess, app: str) -> Outcome:
+def restart(fakes: FakesProcess, app: str, crash: bool = False) -> Outcome:
+    """SIGTERM then SIGKILL 10 s later, as platforms do; with ``crash``, SIGKILL at once to
+    every process (a machine's out-of-memory killer, a pulled plug of the process)."""
     n = RESTART_LEARNERS
     with tempfile.TemporaryDirectory(prefix="bench-checks-") as folder:
         workdir = Path(folder)
@@ -386,9 +398,13 @@ def restart(fakes: FakesProcess, app: str) -> Outcome:
         bodies = _bodies(sender, fakes.slack_base_url, n, "command")
         begin = time.time() + 0.2
         sent = drive(server.port, bodies, [[begin + k * 0.01] for k in range(n)], begin + 30)
-        outcome = Outcome("restart with checks pending", app, sent, n)
+        label = "crash (kill -9) with checks pending" if crash else "restart with checks pending"
+        outcome = Outcome(label, app, sent, n)
+        if crash:
+            _kill_at_once(server)
         outcome.kept_at_end = _waiting(workdir) if app == "after" else None
-        _terminate_like_a_platform(server)
+        if not crash:
+            _terminate_like_a_platform(server)
         again = Server(server.command, server.env, workdir, name=f"{app}-again").start()
         try:
             _drain(fakes, outcome, n, DRAIN * 2)
@@ -412,6 +428,16 @@ def _terminate_like_a_platform(server: Server) -> None:
             os.kill(pid, 9)
 
 
+def _kill_at_once(server: Server) -> None:
+    """SIGKILL to the master and all it started, right after the last acknowledgement."""
+    assert server.process is not None
+    family = _descendants(server.process.pid)
+    for pid in [server.process.pid, *family]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    server.process.wait()
+
+
 def apps(with_bare: bool) -> list[str]:
     return [*(["bare"] if with_bare else []), *(["before"] if BEFORE else []), "after"]
 
@@ -422,9 +448,14 @@ def run_all() -> list[Outcome]:
         plan.append((f"burst {app}", functools.partial(burst, app=app)))
     for paced in (False, True):
         for app in apps(True):
-            plan.append((f"overload {app}", functools.partial(overload, app=app, paced=paced)))
+            name = "paced" if paced else "overload"
+            plan.append((f"{name} {app}", functools.partial(overload, app=app, paced=paced)))
     for app in apps(False):
         plan.append((f"restart {app}", functools.partial(restart, app=app)))
+    for app in apps(False):
+        plan.append((f"crash {app}", functools.partial(restart, app=app, crash=True)))
+    if ONLY:  # BENCH_ONLY=overload,paced: those scenarios alone (while working on them)
+        plan = [(label, scenario) for label, scenario in plan if label.split()[0] in ONLY]
     outcomes = []
     with FakesProcess() as fakes:
         for label, scenario in plan:
@@ -439,7 +470,7 @@ def run_all() -> list[Outcome]:
 
 APP_NAMES = {
     "bare": "bare Bolt app",
-    "before": "before (checks in `lazy=` listeners)",
+    "before": os.environ.get("BENCH_BEFORE_NAME", "before (checks in `lazy=` listeners)"),
     "after": "after (recorded; answerers)",
 }
 

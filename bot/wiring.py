@@ -26,6 +26,7 @@ from bot.slack.delivery import Services
 from bot.slack.views.render import Renderer
 from bot.slack.views.staff import StaffViews
 from bot.storage.database import create_database_engine, session_factory
+from bot.storage.journal import RequestJournal, journal_directory
 from bot.storage.store import SqlLearnerStore
 from bot.storage.waiting import SqlWaitingRequests
 from bot.usecases.sign_ins import VerificationPoller
@@ -118,7 +119,10 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         what_next=what_next_links(course, settings),
         **({"clock": clock} if clock else {}),
     )
-    requests = SqlWaitingRequests(session_factory(engine))
+    requests = SqlWaitingRequests(
+        session_factory(engine),
+        journal=RequestJournal(journal_directory(settings.database_url)),
+    )
     services = Services(
         settings,
         coach,

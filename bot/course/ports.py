@@ -281,6 +281,22 @@ class RequestBook(Protocol):
         with ``once``, record nothing if that key was seen before (a replay)."""
         ...
 
+    def record_soon(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        team_id: str = "",
+        user_id: str = "",
+        key: str | None = None,
+        busy_after: int | None = None,
+        once: str | None = None,
+    ) -> Recorded:
+        """As ``record``, without waiting for the storage's write lock (before Slack's
+        acknowledgement): kept at once where nothing is lost, recorded within moments.
+        Joins and replays are settled then; ``waiting`` is the latest count known."""
+        ...
+
     def take(self, limit: int) -> list[Taken]:
         """Up to ``limit`` waiting requests, each for this answerer only."""
         ...

@@ -29,7 +29,8 @@ def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
     the worker's jobs run here too."""
     parts = build(settings)
     services = parts.services
-    app = build_app(services, parts.store.claim_delivery)
+    app = build_app(services)
+    parts.requests.start_mover()
     answerers = Answerers(parts.requests, answering(parts, app.client)).start()
     if services.sign_ins is not None:
         services.sign_ins.resume()
@@ -44,5 +45,6 @@ def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
         SocketModeHandler(app, settings.slack_app_token.reveal()).start()  # until stopped
     finally:
         answerers.stop()
+        parts.requests.close()
         if scheduler is not None:
             scheduler.shutdown(wait=False)

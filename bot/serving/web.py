@@ -32,7 +32,10 @@ ANSWERERS_GRACE = 15
 
 def create_wsgi_app(settings: Settings) -> WSGIApp:
     parts = build(settings)
-    slack_app = build_app(parts.services, parts.store.claim_delivery)
+    # Moves acknowledged requests from this process's journal into the database (and those
+    # of a process that died before it could).
+    parts.requests.start_mover()
+    slack_app = build_app(parts.services)
 
     def record(delivery: Delivery) -> None:
         # Recorded here, answered by an answerer (bot.serving.answerers), like Slack requests.

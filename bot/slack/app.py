@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
@@ -15,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.errors import ConfigError, StorageUnavailable
+from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.delivery import Services
@@ -70,12 +68,7 @@ class _TokenFromEnvironment(logging.Filter):
 _TOKEN_NOTE = _TokenFromEnvironment()
 
 
-# Seconds the acknowledgement may wait for the database's write lock (Slack allows 3).
-CLAIM_WAIT = 1.0
-
-
-def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) -> App:
-    """``claim_delivery(key)`` is True the first time a Slack event id is seen."""
+def build_app(services: Services) -> App:
     settings = services.settings
     bolt_log = logging.getLogger("slack_bolt.App")
     if _TOKEN_NOTE not in bolt_log.filters:
@@ -85,30 +78,11 @@ def build_app(services: Services, claim_delivery: Callable[[str, float], bool]) 
         signing_secret=settings.slack_signing_secret.reveal() or None,
         # The start-up preflight already asked auth.test; workers need not ask again.
         token_verification_enabled=False,
-        # Acknowledge in the request's own thread: the listeners only record the request
-        # (one database write) and acknowledge; answerers do the rest in another process
+        # Acknowledge in the request's own thread: the listeners only keep the request (a
+        # line in the process's journal) and acknowledge; answerers do the rest in another process
         # (bot/slack/requests.py says why). No Bolt pool, no queue in this process.
         process_before_response=True,
     )
-
-    def first_time(key: str) -> bool:
-        # Before the acknowledgement: never wait long on a busy database. If it cannot
-        # say, act (Slack only redelivers what was not acknowledged in time).
-        try:
-            return claim_delivery(key[:128], CLAIM_WAIT)
-        except StorageUnavailable as trouble:
-            log.warning("could not record a Slack delivery (%s): acting on it", trouble.cause)
-            return True
-
-    @app.middleware
-    def drop_retried_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
-        # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): act once.
-        event_id = body.get("event_id")
-        is_event = body.get("type") == "event_callback" and event_id
-        if is_event and not first_time(f"slack:{event_id}"):
-            log.info("ignoring redelivered Slack event %s", event_id)
-            return BoltResponse(status=200, body="")
-        return next()
 
     listeners.register(app, services)
     return app

@@ -2,15 +2,17 @@
 
 Why: an answer may wait on GitHub for seconds; done in the web process (Bolt's ``lazy=``
 listeners) it took the request threads' CPU and GIL and piled up in memory without a bound
-(see bench/results.md). Now a web process only verifies Slack's signature, writes the request
-to the database (:class:`bot.course.ports.RequestBook`: one short transaction) and
-acknowledges. Answerers — a bounded pool in another process (:mod:`bot.serving.answerers`) —
-take the requests and answer them through the ``response_url`` or the DM, exactly as the
-listeners did. A request lives in the database until it is answered, so a restart or a crash
-loses nothing; the same request asked again while it waits (a learner clicking Check five
-times) is answered once. When more than ``Services.busy_after`` requests wait, a command is
-acknowledged with "busy — I'll look in a minute" (both languages: the learner is not looked up
-before the acknowledgement) and answered all the same when its turn comes.
+(see bench/results.md). Now a web process only verifies Slack's signature, keeps the request
+(:meth:`bot.course.ports.RequestBook.record_soon`: a line in its journal on the local disk,
+moved into the database within moments — the acknowledgement never waits on the database's
+write lock, which the answerers share) and acknowledges. Answerers — a bounded pool in
+another process (:mod:`bot.serving.answerers`) — take the requests and answer them through
+the ``response_url`` or the DM, exactly as the listeners did. A request is kept until it is
+answered, so a restart or a crash loses nothing; the same request asked again while it waits
+(a learner clicking Check five times) is answered once. When more than
+``Services.busy_after`` requests wait, a command is acknowledged with "busy — I'll look in a
+minute" (both languages: the learner is not looked up before the acknowledgement) and
+answered all the same when its turn comes.
 """
 
 from __future__ import annotations
@@ -67,10 +69,18 @@ def record_request(services: Services, kind: str, body: dict[str, Any]) -> str |
         what = (event.get("channel"), event.get("text")) if kind == "message" else ()
         key = _key(kind, team, user, what)
     # Slack's signature stays valid five minutes: a captured command or click sent again
-    # (same trigger_id) is recorded once, in the same transaction.
+    # (same trigger_id) is acted on once; an event Slack delivers again (X-Slack-Retry-Num,
+    # same event_id) too. Settled when the request reaches the database.
     trigger = body.get("trigger_id")
-    once = f"trigger:{trigger}" if isinstance(trigger, str) and trigger else None
-    recorded = services.requests.record(
+    event_id = body.get("event_id")
+    once = (
+        f"trigger:{trigger}"
+        if isinstance(trigger, str) and trigger
+        else f"slack:{event_id}"
+        if isinstance(event_id, str) and event_id
+        else None
+    )
+    recorded = services.requests.record_soon(
         kind,
         kept,
         team_id=team,

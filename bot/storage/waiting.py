@@ -1,17 +1,20 @@
 """Requests acknowledged and waiting for their answer, in the database (SQLite or PostgreSQL).
 
-The web process only records (one short write transaction) and acknowledges; answerers —
-a bounded pool in another process — take requests one at a time with a compare-and-set on
-``available_at``, answer, and delete them. A taker that stops mid-way (SIGTERM, a crash)
-leaves its request to be taken again when its lease ends; a clean stop hands it back at once.
-Nothing is kept in a web process's memory, so nothing piles up there and a restart loses
-nothing.
+A web process appends each request to its journal (:mod:`bot.storage.journal`: one line on
+the local disk, which waits for nobody) and acknowledges; its mover thread moves the lines
+into the database in batches, one transaction each. Answerers — a bounded pool in another
+process — take requests one at a time with a compare-and-set on ``available_at``, answer,
+and delete them. A taker that stops mid-way (SIGTERM, a crash) leaves its request to be
+taken again when its lease ends; a clean stop hands it back at once. Nothing waits in a web
+process's memory, so nothing piles up there, and a restart (even ``kill -9``) loses nothing.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -21,14 +24,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.course.ports import Recorded, Taken
 from bot.errors import StorageUnavailable
 from bot.storage.database import WAIT_OPTION, first_line, rowcount
+from bot.storage.journal import JournalUnavailable, RequestJournal
 from bot.storage.models import ProcessedDelivery, WaitingRequest, utcnow
 
 # How long a taker may hold a request before another may take it again (it stopped, or
@@ -43,6 +57,16 @@ ACK_WAIT = 1.0
 HELD_LIMIT = 1000
 FLUSH_WAIT = 5.0
 FLUSH_PAUSE = 0.5
+# ``record_soon``'s mover thread: after a request arrives it gathers for GATHER seconds (so a
+# transaction carries many, and an answerer's write waits for one short transaction, not one
+# per click), moves at most BATCH lines per transaction, looks for the journals of processes
+# that died every ADOPT_EVERY seconds, and gets CLOSE_WAIT seconds at a clean stop.
+GATHER = 0.02
+BATCH = 500
+ADOPT_EVERY = 60.0
+CLOSE_WAIT = 8.0
+# The database cannot take writes now: the lines wait in the journal and are tried again.
+_AWAY = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -55,11 +79,15 @@ class _Request:
     busy_after: int | None
     once: str | None
     now: datetime
+    busy: bool | None = None  # decided at the acknowledgement (record_soon); else counted
 
 
 class SqlWaitingRequests:
     def __init__(
-        self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime] = utcnow,
+        journal: RequestJournal | None = None,
     ) -> None:
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]
@@ -67,6 +95,18 @@ class SqlWaitingRequests:
         self._held_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
         self._clock = clock
+        self._journal = journal
+        self._mover: threading.Thread | None = None
+        self._mover_pid = 0
+        self._mover_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._waiting_seen = 0  # requests waiting, as counted by the mover's last batch
+        # The requests in this process's journal not moved yet: their keys (with how many
+        # lines each), and those without a key.
+        self._unmoved_keys: dict[str, int] = {}
+        self._unmoved_keyless = 0
+        self._keys_lock = threading.Lock()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -95,13 +135,249 @@ class SqlWaitingRequests:
         — at most ``HELD_LIMIT`` of them, then ``StorageUnavailable`` — and recorded as soon
         as the database takes writes again."""
         now = self._clock()
-        # A digest: the key may hold what a person wrote, the column only a fingerprint.
-        key = hashlib.sha256(key.encode()).hexdigest() if key is not None else None
-        request = _Request(kind, dict(body), team_id, user_id, key, busy_after, once, now)
+        request = _Request(kind, dict(body), team_id, user_id, _digest(key), busy_after, once, now)
         try:
             return self._write(request, ACK_WAIT)
         except (DBAPIError, SQLAlchemyTimeoutError) as error:
             return self._hold(request, first_line(error))
+
+    def record_soon(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        team_id: str = "",
+        user_id: str = "",
+        key: str | None = None,
+        busy_after: int | None = None,
+        once: str | None = None,
+    ) -> Recorded:
+        """As ``record``, without waiting on the database: the request is a line in this
+        process's journal, moved into the database within ``GATHER`` seconds or so, with
+        the others (one transaction). Replays (``once``) and joins happen at the move;
+        busy is judged here, on the requests counted waiting at the last move plus the
+        lines not moved yet. Without a journal, or when it refuses the line (full, disk),
+        it is ``record``."""
+        journal = self._journal
+        if journal is None or self._closing.is_set():
+            return self.record(
+                kind, body, team_id=team_id, user_id=user_id, key=key,
+                busy_after=busy_after, once=once,
+            )  # fmt: skip
+        # Busy counts requests, not clicks: the same request again before it reached the
+        # database is joined there, as one already waiting.
+        joined = key is not None and key in self._unmoved_keys
+        waiting = self._waiting_seen + len(self._unmoved_keys) + self._unmoved_keyless
+        entry = {
+            "kind": kind,
+            "body": dict(body),
+            "team": team_id,
+            "user": user_id,
+            "key": key,  # its digest is what the database keeps
+            "once": once,
+            "busy": busy_after is not None and not joined and waiting >= busy_after,
+            "at": self._clock().isoformat(),
+        }
+        try:
+            journal.append(entry)
+        except JournalUnavailable as trouble:
+            log.warning("the request journal refuses lines (%s): recorded directly", trouble)
+            return self.record(
+                kind, body, team_id=team_id, user_id=user_id, key=key,
+                busy_after=busy_after, once=once,
+            )  # fmt: skip
+        with self._keys_lock:
+            if key is None:
+                self._unmoved_keyless += 1
+            else:
+                self._unmoved_keys[key] = self._unmoved_keys.get(key, 0) + 1
+        if self._mover_pid != os.getpid():
+            self.start_mover()
+        self._wake.set()
+        return Recorded(joined, waiting)
+
+    def _moved(self, entries: list[dict[str, Any]]) -> None:
+        with self._keys_lock:
+            for entry in entries:
+                key = entry.get("key")
+                if key is None:
+                    self._unmoved_keyless = max(0, self._unmoved_keyless - 1)
+                elif (left := self._unmoved_keys.get(key, 0) - 1) > 0:
+                    self._unmoved_keys[key] = left
+                else:
+                    self._unmoved_keys.pop(key, None)
+
+    def start_mover(self) -> None:
+        """Start this process's mover thread (a web process does at start: it also moves the
+        journals that processes which died left behind). Idempotent."""
+        if self._journal is None:
+            return
+        with self._mover_lock:
+            if self._mover_pid == os.getpid() and self._mover is not None:
+                return
+            self._closing.clear()
+            self._mover = threading.Thread(
+                target=self._move, name="request-journal-mover", daemon=True
+            )
+            self._mover_pid = os.getpid()
+            self._mover.start()
+            atexit.register(self.close)
+
+    def _move(self) -> None:
+        journal = self._journal
+        assert journal is not None
+        next_adoption = 0.0
+        while True:
+            if time.monotonic() >= next_adoption and not self._closing.is_set():
+                next_adoption = time.monotonic() + ADOPT_EVERY
+                try:
+                    journal.adopt_orphans(self._write_entries, BATCH)
+                except (DBAPIError, SQLAlchemyTimeoutError, OSError) as error:
+                    log.warning("could not move an orphaned request journal yet (%s)", error)
+            entries, end, lines = journal.read(BATCH)
+            if lines:
+                try:
+                    self._write_entries(entries)
+                except (DBAPIError, SQLAlchemyTimeoutError) as error:
+                    log.warning(
+                        "the database refuses writes (%s): %d acknowledged requests wait in "
+                        "the journal",
+                        first_line(error),
+                        journal.unmoved,
+                    )
+                    time.sleep(FLUSH_PAUSE)
+                    continue
+                journal.moved(end, lines)
+                self._moved(entries)
+                continue  # there may be more
+            if self._closing.is_set():
+                return
+            self._wake.wait(ADOPT_EVERY)
+            self._wake.clear()
+            self._closing.wait(GATHER)  # let the batch gather (group commit)
+
+    def _write_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Journal lines into the database: one transaction for the batch; when one of them
+        is refused (a replay another process recorded meanwhile, a value refused), one at a
+        time."""
+        try:
+            self._write_batch(entries)
+        except _AWAY:
+            raise
+        except DBAPIError as error:
+            log.warning("a batch of requests is written one by one (%s)", first_line(error))
+            for entry in entries:
+                request = _Request(
+                    str(entry["kind"]),
+                    dict(entry["body"]),
+                    str(entry.get("team", "")),
+                    str(entry.get("user", "")),
+                    _digest(entry.get("key")),
+                    None,
+                    entry.get("once"),
+                    datetime.fromisoformat(entry["at"]),
+                    bool(entry.get("busy")),
+                )
+                try:
+                    self._write(request, FLUSH_WAIT)
+                except _AWAY:
+                    raise
+                except DBAPIError as refused:
+                    log.error("a request the database refuses is dropped (%s)", first_line(refused))
+
+    def _write_batch(self, entries: list[dict[str, Any]]) -> None:
+        """Replays refused, the same request asked twice joined (its newest body), the rest
+        inserted — each an ``executemany`` of one cached statement, and little Python per
+        line: this thread shares the GIL with the request threads and must not hold it
+        long."""
+        table = cast(Table, WaitingRequest.__table__)
+        onces = {str(entry["once"])[:128] for entry in entries if entry.get("once")}
+        with self._engine.connect() as plain:
+            connection = plain.execution_options(**{WAIT_OPTION: FLUSH_WAIT})
+            with connection.begin():
+                if self._engine.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(FLUSH_WAIT * 1000)}")
+                seen = set(
+                    connection.scalars(
+                        select(ProcessedDelivery.key).where(ProcessedDelivery.key.in_(onces))
+                    )
+                    if onces
+                    else ()
+                )
+                onces_now: list[dict[str, Any]] = []
+                newest: dict[str, dict[str, Any]] = {}  # by key: its first row, last body
+                rows: list[dict[str, Any]] = []
+                for entry in entries:
+                    at = datetime.fromisoformat(entry["at"])
+                    once = entry.get("once")
+                    if once:
+                        once = str(once)[:128]
+                        if once in seen:
+                            continue  # a replay: acted on once already
+                        seen.add(once)
+                        onces_now.append({"key": once, "created_at": at})
+                    key = _digest(entry.get("key"))
+                    if key is not None and key in newest:
+                        newest[key]["body"] = entry["body"]
+                        continue
+                    row = {
+                        "kind": entry["kind"],
+                        "team_id": str(entry.get("team", ""))[:32],
+                        "slack_user_id": str(entry.get("user", ""))[:32],
+                        "body": entry["body"],
+                        "waiting_key": key,
+                        "busy": bool(entry.get("busy")),
+                        "attempts": 0,
+                        "available_at": at,
+                        "created_at": at,
+                    }
+                    rows.append(row)
+                    if key is not None:
+                        newest[key] = row
+                if onces_now:
+                    connection.execute(insert(ProcessedDelivery), onces_now)
+                waiting_now = set(
+                    connection.scalars(
+                        select(table.c.waiting_key).where(table.c.waiting_key.in_(newest))
+                    )
+                    if newest
+                    else ()
+                )
+                joins = [{"joined_key": key, "newest": newest[key]["body"]} for key in waiting_now]
+                if joins:
+                    connection.execute(
+                        update(table)
+                        .where(table.c.waiting_key == bindparam("joined_key"))
+                        .values(body=bindparam("newest")),
+                        joins,
+                    )
+                new = [row for row in rows if row["waiting_key"] not in waiting_now]
+                if new:
+                    connection.execute(insert(table), new)
+                self._waiting_seen = (
+                    connection.scalar(
+                        select(func.count())
+                        .select_from(table)
+                        .where(table.c.available_at <= self._clock())
+                    )
+                    or 0
+                )
+
+    def close(self, wait: float = CLOSE_WAIT) -> None:
+        """A clean stop: move what the journal holds within ``wait`` seconds; what the
+        database does not take by then stays in the journal for the next process."""
+        self._closing.set()
+        self._wake.set()
+        mover = self._mover
+        if mover is not None and self._mover_pid == os.getpid():
+            mover.join(wait)
+        if self._journal is not None:
+            if self._journal.unmoved:
+                log.warning(
+                    "%d acknowledged requests stay in the journal for the next process",
+                    self._journal.unmoved,
+                )
+            self._journal.close()
 
     def _write(self, request: _Request, wait: float) -> Recorded:
         # SQLAlchemy Core on one connection, not the ORM: this runs in the request thread,
@@ -136,7 +412,7 @@ class SqlWaitingRequests:
             if joined.rowcount == 1:
                 return Recorded(True, 0)
         waiting = 0
-        if request.busy_after is not None:
+        if request.busy_after is not None and request.busy is None:
             waiting = (
                 connection.scalar(
                     select(func.count())
@@ -152,7 +428,9 @@ class SqlWaitingRequests:
                 slack_user_id=request.user_id[:32],
                 body=request.body,
                 waiting_key=request.key,
-                busy=request.busy_after is not None and waiting >= request.busy_after,
+                busy=request.busy
+                if request.busy is not None
+                else request.busy_after is not None and waiting >= request.busy_after,
                 attempts=0,
                 available_at=request.now,
                 created_at=request.now,
@@ -268,3 +546,8 @@ class SqlWaitingRequests:
                 )
             )
             return rowcount(result)
+
+
+def _digest(key: str | None) -> str | None:
+    # The key may hold what a person wrote; the column holds only a fingerprint.
+    return hashlib.sha256(key.encode()).hexdigest() if key is not None else None

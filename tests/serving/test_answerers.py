@@ -97,7 +97,7 @@ def test_past_the_bound_a_command_hears_busy_at_once_then_gets_its_answer(
     )
     parts = build(load_settings(env, env_file=None))
     services = replace(parts.services, busy_after=0)  # every request is one too many
-    app = build_app(services, parts.store.claim_delivery)
+    app = build_app(services)
     sender = SlackSender("http://unused.invalid", SIGNING_SECRET, fake=fake_slack)
     fields = sender.command_body("check", user_id=user)
     body = urlencode(fields)

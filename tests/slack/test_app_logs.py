@@ -31,5 +31,5 @@ def test_no_unused_token_warning_when_the_token_is_in_the_environment(
     monkeypatch.setenv("SLACK_BOT_TOKEN", env["SLACK_BOT_TOKEN"])
     parts = build(load_settings(env, env_file=None))
     with caplog.at_level(logging.WARNING):
-        build_app(parts.services, parts.store.claim_delivery)
+        build_app(parts.services)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("slack_bolt")] == []

@@ -1,0 +1,167 @@
+"""The request journal: an acknowledgement never waits for the database, and what was
+acknowledged reaches the database — after a locked database, a clean stop or ``kill -9``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.storage.database import create_database_engine, migrate, session_factory
+from bot.storage.journal import RequestJournal, journal_directory
+from bot.storage.waiting import SqlWaitingRequests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(each_database_url: str) -> Iterator[Engine]:
+    migrate(each_database_url)
+    engine = create_database_engine(each_database_url)
+    yield engine
+    engine.dispose()
+
+
+def book_on(engine: Engine, directory: Path, **options: int) -> SqlWaitingRequests:
+    return SqlWaitingRequests(session_factory(engine), journal=RequestJournal(directory, **options))
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Hold the database's write lock on waiting_requests, as a busy answerer would."""
+    with engine.connect() as connection, connection.begin():
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("LOCK TABLE waiting_requests IN EXCLUSIVE MODE")
+        else:
+            connection.exec_driver_sql(
+                "DELETE FROM waiting_requests WHERE id < 0"
+            )  # BEGIN IMMEDIATE
+        yield
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.05)
+
+
+def test_a_request_is_kept_in_the_journal_while_the_database_is_locked(
+    engine: Engine, tmp_path: Path
+) -> None:
+    book = book_on(engine, tmp_path / "journal")
+    with write_lock(engine):
+        recorded = book.record_soon("command", {"text": "check"}, user_id="U1", once="t:1")
+        # Kept on the disk, not waiting on the lock nor held in memory.
+        assert not recorded.joined and book.held == 0
+        assert book._journal is not None and book._journal.unmoved == 1
+    eventually(lambda: book.waiting() == 1)
+    (taken,) = book.take(1)
+    assert (taken.kind, taken.body, taken.busy) == ("command", {"text": "check"}, False)
+    book.close()
+    assert list((tmp_path / "journal").iterdir()) == []  # moved: nothing left on the disk
+
+
+def test_replays_and_repeats_are_settled_when_the_requests_reach_the_database(
+    engine: Engine, tmp_path: Path
+) -> None:
+    book = book_on(engine, tmp_path / "journal")
+    with write_lock(engine):  # all in one batch
+        book.record_soon("action", {"url": "one"}, user_id="U1", key="U1 check", once="t:1")
+        book.record_soon("action", {"url": "one"}, user_id="U1", key="U1 check", once="t:1")
+        book.record_soon("action", {"url": "two"}, user_id="U1", key="U1 check", once="t:2")
+    book.close()
+    book.record_soon("action", {"url": "three"}, user_id="U1", key="U1 check", once="t:2")
+    assert [t.body["url"] for t in book.take(10)] == ["two"]  # replay refused, repeat joined
+
+
+def test_busy_is_told_at_once_when_more_requests_wait_than_the_bound(
+    engine: Engine, tmp_path: Path
+) -> None:
+    book = book_on(engine, tmp_path / "journal")
+    with write_lock(engine):
+        outcomes = [book.record_soon("command", {"n": n}, busy_after=2) for n in range(4)]
+    assert [o.waiting for o in outcomes] == [0, 1, 2, 3]
+    book.close()
+    assert [t.busy for t in book.take(10)] == [False, False, True, True]
+
+
+def test_past_its_limit_the_journal_is_skipped_and_the_database_written_at_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    book = book_on(engine, tmp_path / "journal", limit=10)
+    book.record_soon("command", {"text": "a request longer than ten bytes"})
+    assert book.waiting() == 1
+
+
+def test_the_journal_of_a_process_killed_with_sigkill_is_moved_by_the_next_one(
+    engine: Engine, each_database_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "journal"
+    child = (
+        "import os, signal, sys\n"
+        "from bot.storage.database import create_database_engine, session_factory\n"
+        "from bot.storage.journal import RequestJournal\n"
+        "from bot.storage.waiting import SqlWaitingRequests\n"
+        "from pathlib import Path\n"
+        "book = SqlWaitingRequests(session_factory(create_database_engine(sys.argv[1])),"
+        " journal=RequestJournal(Path(sys.argv[2])))\n"
+        "for n in range(5):\n"
+        "    book.record_soon('command', {'n': n}, user_id='U1', once=f't:{n}')\n"
+        "print('acknowledged', flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    with write_lock(engine):  # its mover cannot move anything before it is killed
+        done = subprocess.run(
+            [sys.executable, "-c", child, each_database_url, str(directory)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == -signal.SIGKILL and "acknowledged" in done.stdout
+    (orphan,) = directory.iterdir()
+    assert orphan.read_bytes().count(b"\n") == 5
+
+    book = book_on(engine, directory)
+    book.start_mover()  # as a web process does at start
+    eventually(lambda: book.waiting() == 5)
+    assert sorted(t.body["n"] for t in book.take(10)) == [0, 1, 2, 3, 4]
+    assert not orphan.exists()
+    book.close()
+
+
+def test_a_live_processs_journal_is_left_alone_and_a_torn_last_line_skipped(
+    engine: Engine, tmp_path: Path
+) -> None:
+    directory = tmp_path / "journal"
+    alive = RequestJournal(directory)  # another process, alive: its file is locked
+    alive.append({"kind": "command", "body": {"n": 1}, "at": "2026-12-05T10:00:00+00:00"})
+    book = book_on(engine, directory)
+    assert book._journal is not None
+    assert book._journal.adopt_orphans(book._write_entries, 500) == 0
+    assert book.waiting() == 0
+
+    alive.close()  # it stops with a line not moved: the file stays, unlocked
+    (orphan,) = directory.iterdir()
+    with orphan.open("ab") as torn:  # and it was killed in the middle of a line
+        torn.write(json.dumps({"kind": "command", "body": {"n": 2}}).encode()[:12])
+    assert book._journal.adopt_orphans(book._write_entries, 500) == 1
+    assert [t.body for t in book.take(10)] == [{"n": 1}]
+    assert list(directory.iterdir()) == []
+
+
+def test_the_journal_lives_beside_a_sqlite_file_or_in_the_temporary_directory() -> None:
+    assert journal_directory("sqlite:///var/prcoach.db") == Path("var/prcoach.db-requests")
+    elsewhere = journal_directory("postgresql+psycopg://u@db/prcoach")
+    assert elsewhere.name.startswith(f"prcoach-requests-{os.getuid()}-")
+    assert elsewhere != journal_directory("postgresql+psycopg://u@db/other")
