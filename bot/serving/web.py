@@ -7,6 +7,7 @@ Slack who we are *before* forking, so a bad setting fails once, clearly, at star
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import subprocess
@@ -72,6 +73,7 @@ def create_wsgi_app(settings: Settings) -> WSGIApp:
 # buffering proxy in front (README, "Production") holds slow clients instead of us.
 CLIENT_READ_SECONDS = 5.0
 THREADS = 32
+SWITCH_INTERVAL = 0.001
 
 
 class _PatientConnection(TConn):
@@ -148,7 +150,16 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> WSGIApp:
         # Runs in each worker after the fork: database connections are not shared.
-        return (self.app_factory or create_wsgi_app)(self.settings)
+        app = (self.app_factory or create_wsgi_app)(self.settings)
+        # What start-up built (modules, the course, Bolt, SQLAlchemy's tables) lives as long
+        # as the process: out of the collector's sight, a full collection no longer walks it
+        # and stalls every request thread meanwhile.
+        gc.collect()
+        gc.freeze()
+        # A thread that computes (the journal's mover, a large report) hands the GIL to the
+        # request threads every millisecond rather than every five: their latency's tail.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        return app
 
 
 def serve_http(

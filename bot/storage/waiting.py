@@ -61,8 +61,8 @@ FLUSH_PAUSE = 0.5
 # transaction carries many, and an answerer's write waits for one short transaction, not one
 # per click), moves at most BATCH lines per transaction, looks for the journals of processes
 # that died every ADOPT_EVERY seconds, and gets CLOSE_WAIT seconds at a clean stop.
-GATHER = 0.02
-BATCH = 500
+GATHER = 0.2
+BATCH = 200
 ADOPT_EVERY = 60.0
 CLOSE_WAIT = 8.0
 # The database cannot take writes now: the lines wait in the journal and are tried again.
@@ -249,8 +249,9 @@ class SqlWaitingRequests:
                     continue
                 journal.moved(end, lines)
                 self._moved(entries)
-                continue  # there may be more
-            if self._closing.is_set():
+                if lines >= BATCH or self._closing.is_set():
+                    continue  # more are waiting: no gathering
+            elif self._closing.is_set():
                 return
             self._wake.wait(ADOPT_EVERY)
             self._wake.clear()
