@@ -297,6 +297,11 @@ class RequestBook(Protocol):
         Joins and replays are settled then; ``waiting`` is the latest count known."""
         ...
 
+    def gather(self, older_than: float = 0.0) -> int:
+        """Record what ``record_soon`` kept and is not recorded yet (the answerers do, every
+        moment); returns how many requests."""
+        ...
+
     def take(self, limit: int) -> list[Taken]:
         """Up to ``limit`` waiting requests, each for this answerer only."""
         ...

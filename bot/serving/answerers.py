@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 POOL_SIZE = 16
 IDLE_POLL = 0.2  # seconds between two looks at an empty queue
+# Seconds between two gatherings of what the web processes kept at once (their journals).
+GATHER_EVERY = 0.1
 # After a failure, the request is tried again later; after MAX_ATTEMPTS it is dropped (logged).
 RETRY_AFTER = timedelta(seconds=20)
 MAX_ATTEMPTS = 3
@@ -63,6 +65,7 @@ class Answerers:
         self._running: set[int] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._gatherer: threading.Thread | None = None
         self.answered = 0
 
     @property
@@ -72,7 +75,20 @@ class Answerers:
     def start(self) -> Answerers:
         self._thread = threading.Thread(target=self._run, name="answerers", daemon=True)
         self._thread.start()
+        self._gatherer = threading.Thread(target=self._gather, name="gatherer", daemon=True)
+        self._gatherer.start()
         return self
+
+    def _gather(self) -> None:
+        """Bring the requests the web processes kept at once into the book: apart from the
+        taking, which waits for a free thread, so that a busy pool still gathers (and the
+        web processes' "busy" counts are true)."""
+        while not self._stopping.wait(GATHER_EVERY):
+            try:
+                self._book.gather()
+            except Exception:
+                log.exception("could not gather the kept requests")
+        self._book.gather()  # the last ones, at a stop
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -122,8 +138,9 @@ class Answerers:
         still running, so that the next process takes them at once rather than after their
         lease. Returns how many were handed back."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._poll * 5 + 1)
+        for thread in (self._thread, self._gatherer):
+            if thread is not None:
+                thread.join(timeout=self._poll * 5 + 1)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             with self._lock:

@@ -30,7 +30,7 @@ def serve_socket_mode(settings: Settings, *, jobs: bool = True) -> None:
     parts = build(settings)
     services = parts.services
     app = build_app(services)
-    parts.requests.start_mover()
+    parts.requests.start_keeper()
     answerers = Answerers(parts.requests, answering(parts, app.client)).start()
     if services.sign_ins is not None:
         services.sign_ins.resume()

@@ -33,9 +33,8 @@ ANSWERERS_GRACE = 15
 
 def create_wsgi_app(settings: Settings) -> WSGIApp:
     parts = build(settings)
-    # Moves acknowledged requests from this process's journal into the database (and those
-    # of a process that died before it could).
-    parts.requests.start_mover()
+    # Seals this process's journal for the answering process to move (bot.storage.journal).
+    parts.requests.start_keeper()
     slack_app = build_app(parts.services)
 
     def record(delivery: Delivery) -> None:

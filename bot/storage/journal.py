@@ -28,6 +28,7 @@ import secrets
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,10 @@ log = logging.getLogger(__name__)
 # 64 MiB: some 40,000 clicks (a kept click is 1-2 kB) — minutes of a database that refuses
 # writes under a whole workshop's load. What is past it waits for the database as before.
 LIMIT_BYTES = 64 * 1024 * 1024
-# What the mover reads at once: bounds the memory a batch takes.
+# What a mover reads at once: bounds the memory a batch takes.
 READ_BYTES = 1024 * 1024
+# A segment is sealed (closed, movable) at this size, or by the timer (``seal``).
+SEGMENT_BYTES = 1024 * 1024
 SUFFIX = ".jsonl"
 
 
@@ -60,8 +63,11 @@ def journal_directory(database_url: str) -> Path:
 
 
 class RequestJournal:
-    """This process's journal: request threads ``append``, one mover thread ``read``s and
-    says what it ``moved``. A forked child opens its own file at its first line."""
+    """This process's journal, in segments. Request threads ``append`` to the open segment,
+    which this process holds locked; ``seal`` (a timer, every ``SEAL_EVERY``; or past
+    ``SEGMENT_BYTES``) closes it, and from then on any process may move it into the database
+    and delete it (``move_sealed``): the answering process does, within moments. A forked
+    child opens its own segment at its first line."""
 
     def __init__(self, directory: Path, *, limit: int = LIMIT_BYTES) -> None:
         self.directory = directory
@@ -70,93 +76,133 @@ class RequestJournal:
         self._fd: int | None = None
         self._path: Path | None = None
         self._pid = 0
-        self._written = 0  # bytes of whole lines appended
-        self._moved = 0  # of which the database has these
-        self._lines = 0  # lines appended and not moved yet
+        self._size = 0  # bytes in the open segment
+        self._keys: list[str | None] = []  # the open segment's requests' keys, line by line
+        # Sealed segments of this process not seen moved yet: path, keys, bytes.
+        self._sealed: list[tuple[Path, list[str | None], int]] = []
+        self._sealed_bytes = 0
+        # The requests not seen moved (open or sealed), by key — and those without one.
+        self._pending: dict[str, int] = {}
+        self._pending_keyless = 0
 
     @property
-    def unmoved(self) -> int:
-        """Lines appended that the database does not have yet."""
-        return self._lines
+    def pending(self) -> int:
+        """Requests this process kept that the database may not have yet (the same request
+        asked twice counted once)."""
+        return len(self._pending) + self._pending_keyless
 
-    def _own_file(self) -> int:
-        if self._fd is not None and self._pid == os.getpid():
-            return self._fd
+    def holds(self, key: str) -> bool:
+        """Whether the same request is kept here and not seen moved yet."""
+        return key in self._pending
+
+    def _open_segment(self) -> int:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
-        path = self.directory / name
-        # 0600: the lines hold what people asked (a DM's text) until they are moved.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
-        self._fd, self._path, self._pid = fd, path, os.getpid()
-        self._written = self._moved = self._lines = 0
+        name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(6)}"
+        # Locked under a name no mover looks at, then renamed: a mover never finds it
+        # unlocked before its first line. 0600: lines hold what people asked (a DM's text).
+        hidden = self.directory / f".{name}.open"
+        fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, self.directory / f"{name}{SUFFIX}")
+        self._path = self.directory / f"{name}{SUFFIX}"
+        self._fd, self._pid, self._size, self._keys = fd, os.getpid(), 0, []
         return fd
 
-    def append(self, entry: dict[str, Any]) -> int:
-        """Write one line; returns the lines not moved yet, this one included."""
+    def append(self, entry: dict[str, Any], key: str | None = None) -> None:
+        """Write one line (``key``: what makes two requests the same, for ``pending``)."""
         line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
             try:
-                fd = self._own_file()
-                if self._written - self._moved + len(line) > self._limit:
+                if self._pid != os.getpid():
+                    self._forget_parent()
+                fd = self._fd if self._fd is not None else self._open_segment()
+                if self._size + self._sealed_bytes + len(line) > self._limit:
                     raise JournalUnavailable("full")
                 view = memoryview(line)
                 while view:  # a regular file takes it whole, short of a full disk
                     view = view[os.write(fd, view) :]
             except OSError as error:
                 raise JournalUnavailable(error.strerror or type(error).__name__) from error
-            self._written += len(line)
-            self._lines += 1
-            return self._lines
+            self._size += len(line)
+            self._keys.append(key)
+            if key is None:
+                self._pending_keyless += 1
+            else:
+                self._pending[key] = self._pending.get(key, 0) + 1
+            if self._size >= SEGMENT_BYTES:
+                self._seal()
 
-    def read(self, most: int) -> tuple[list[dict[str, Any]], int, int]:
-        """Up to ``most`` lines not moved yet: their entries, the offset just past them, and
-        how many lines that is (a line that is not JSON is skipped, and counted)."""
-        with self._lock:
-            fd, start, end = self._fd, self._moved, self._written
-        if fd is None or start >= end or self._pid != os.getpid():
-            return [], start, 0
-        data = os.pread(fd, min(end - start, READ_BYTES), start)
-        entries, used = _parse(data, most)
-        if used == 0:  # a single line longer than READ_BYTES: read it whole
-            data = os.pread(fd, end - start, start)
-            entries, used = _parse(data, 1)
-        return entries, start + used, data.count(b"\n", 0, used)
+    def _forget_parent(self) -> None:
+        # A forked child: the parent's segments are the parent's.
+        self._fd, self._size, self._keys = None, 0, []
+        self._sealed, self._sealed_bytes = [], 0
+        self._pending, self._pending_keyless = {}, 0
+        self._pid = os.getpid()
 
-    def moved(self, end: int, lines: int) -> None:
-        """The database has the lines up to ``end``; when it has them all, the file starts
-        again from nothing (what people asked does not stay on the disk)."""
+    def seal(self) -> None:
+        """Close the open segment if it has lines: movable from now on. Then forget the
+        sealed segments that were moved meanwhile (their files are gone)."""
         with self._lock:
-            self._moved = end
-            self._lines -= lines
-            if self._fd is not None and self._moved == self._written and self._written:
-                os.ftruncate(self._fd, 0)
-                self._moved = self._written = 0
+            if self._fd is not None and self._pid == os.getpid() and self._size:
+                self._seal()
+            still: list[tuple[Path, list[str | None], int]] = []
+            for path, keys, size in self._sealed:
+                if path.exists():
+                    still.append((path, keys, size))
+                    continue
+                self._sealed_bytes -= size
+                for key in keys:
+                    if key is None:
+                        self._pending_keyless -= 1
+                    elif (left := self._pending[key] - 1) > 0:
+                        self._pending[key] = left
+                    else:
+                        del self._pending[key]
+            self._sealed = still
+
+    def _seal(self) -> None:
+        assert self._fd is not None and self._path is not None
+        os.close(self._fd)  # and with it the lock
+        self._sealed.append((self._path, self._keys, self._size))
+        self._sealed_bytes += self._size
+        self._fd, self._size, self._keys = None, 0, []
 
     def close(self) -> None:
-        """At a clean stop: the file goes if the database has everything, else it stays for
-        the next process (and is unlocked)."""
+        """At a clean stop: seal what is open (the caller then moves it, or the next
+        process does)."""
         with self._lock:
-            if self._fd is None or self._pid != os.getpid():
-                return
-            if self._moved == self._written and self._path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path.unlink()
-            os.close(self._fd)
-            self._fd = None
+            if self._fd is not None and self._pid == os.getpid():
+                if self._size:
+                    self._seal()
+                else:
+                    if self._path is not None:
+                        with contextlib.suppress(FileNotFoundError):
+                            self._path.unlink()
+                    os.close(self._fd)
+                    self._fd = None
 
-    def adopt_orphans(self, move: Callable[[list[dict[str, Any]]], None], most: int) -> int:
-        """Move the journals of processes that are gone, ``most`` lines at a time; each file
-        is deleted once the database has it all. Returns the lines moved."""
-        if not self.directory.is_dir():
+    def move_sealed(
+        self, move: Callable[[list[dict[str, Any]]], None], most: int, older_than: float = 0.0
+    ) -> int:
+        """Move the segments nobody holds (sealed, or left by a process that died) — those
+        last written more than ``older_than`` seconds ago — ``most`` lines at a time; each
+        file is deleted once the database has it all. Returns the lines moved."""
+        try:
+            paths = sorted(self.directory.glob(f"*{SUFFIX}"))
+        except OSError:
             return 0
         moved = 0
-        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
-            if path == self._path:
-                continue
+        now = time.time()
+        for path in paths:
+            if older_than:
+                try:
+                    if now - path.stat().st_mtime < older_than:
+                        continue
+                except FileNotFoundError:
+                    continue
             with _orphan(path) as fd:
                 if fd is None:
-                    continue  # its process is alive, or another one adopted it
+                    continue  # its process still writes it, or another one moved it
                 offset = 0
                 while data := os.pread(fd, READ_BYTES, offset):
                     entries, used = _parse(data, most)
@@ -169,7 +215,6 @@ class RequestJournal:
                     moved += len(entries)
                     offset += used
                 path.unlink()
-            log.info("moved an orphaned request journal to the database")
         return moved
 
 

@@ -12,6 +12,7 @@ process's memory, so nothing piles up there, and a restart (even ``kill -9``) lo
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -57,14 +58,13 @@ ACK_WAIT = 1.0
 HELD_LIMIT = 1000
 FLUSH_WAIT = 5.0
 FLUSH_PAUSE = 0.5
-# ``record_soon``'s mover thread: after a request arrives it gathers for GATHER seconds (so a
-# transaction carries many, and an answerer's write waits for one short transaction, not one
-# per click), moves at most BATCH lines per transaction, looks for the journals of processes
-# that died every ADOPT_EVERY seconds, and gets CLOSE_WAIT seconds at a clean stop.
-GATHER = 0.2
+# ``record_soon``: a web process seals its journal's open segment every SEAL_EVERY seconds
+# (then the answering process moves it, BATCH lines per transaction) and counts the waiting
+# requests every COUNT_EVERY; it moves segments itself only when nobody did for FALLBACK_AFTER.
+SEAL_EVERY = 0.1
+COUNT_EVERY = 1.0
+FALLBACK_AFTER = 5.0
 BATCH = 200
-ADOPT_EVERY = 60.0
-CLOSE_WAIT = 8.0
 # The database cannot take writes now: the lines wait in the journal and are tried again.
 _AWAY = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
@@ -96,17 +96,11 @@ class SqlWaitingRequests:
         self._flusher: threading.Thread | None = None
         self._clock = clock
         self._journal = journal
-        self._mover: threading.Thread | None = None
-        self._mover_pid = 0
-        self._mover_lock = threading.Lock()
-        self._wake = threading.Event()
+        self._keeper: threading.Thread | None = None
+        self._keeper_pid = 0
+        self._keeper_lock = threading.Lock()
         self._closing = threading.Event()
-        self._waiting_seen = 0  # requests waiting, as counted by the mover's last batch
-        # The requests in this process's journal not moved yet: their keys (with how many
-        # lines each), and those without a key.
-        self._unmoved_keys: dict[str, int] = {}
-        self._unmoved_keyless = 0
-        self._keys_lock = threading.Lock()
+        self._waiting_seen = 0  # requests waiting and not taken, counted a moment ago
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -153,11 +147,11 @@ class SqlWaitingRequests:
         once: str | None = None,
     ) -> Recorded:
         """As ``record``, without waiting on the database: the request is a line in this
-        process's journal, moved into the database within ``GATHER`` seconds or so, with
-        the others (one transaction). Replays (``once``) and joins happen at the move;
-        busy is judged here, on the requests counted waiting at the last move plus the
-        lines not moved yet. Without a journal, or when it refuses the line (full, disk),
-        it is ``record``."""
+        process's journal, which the answering process moves into the database within
+        moments (``gather``). Replays (``once``) and joins are settled then; busy is judged
+        here, on the requests counted waiting a moment ago plus those kept and not seen
+        moved yet. Without a journal, or when it refuses the line (full, disk), it is
+        ``record``."""
         journal = self._journal
         if journal is None or self._closing.is_set():
             return self.record(
@@ -166,96 +160,88 @@ class SqlWaitingRequests:
             )  # fmt: skip
         # Busy counts requests, not clicks: the same request again before it reached the
         # database is joined there, as one already waiting.
-        joined = key is not None and key in self._unmoved_keys
-        waiting = self._waiting_seen + len(self._unmoved_keys) + self._unmoved_keyless
+        joined = key is not None and journal.holds(key)
+        waiting = self._waiting_seen + journal.pending
         entry = {
             "kind": kind,
-            "body": dict(body),
+            "body": body,
             "team": team_id,
             "user": user_id,
             "key": key,  # its digest is what the database keeps
             "once": once,
             "busy": busy_after is not None and not joined and waiting >= busy_after,
-            "at": self._clock().isoformat(),
+            "at": time.time(),
         }
         try:
-            journal.append(entry)
+            journal.append(entry, key)
         except JournalUnavailable as trouble:
             log.warning("the request journal refuses lines (%s): recorded directly", trouble)
             return self.record(
                 kind, body, team_id=team_id, user_id=user_id, key=key,
                 busy_after=busy_after, once=once,
             )  # fmt: skip
-        with self._keys_lock:
-            if key is None:
-                self._unmoved_keyless += 1
-            else:
-                self._unmoved_keys[key] = self._unmoved_keys.get(key, 0) + 1
-        if self._mover_pid != os.getpid():
-            self.start_mover()
-        self._wake.set()
+        if self._keeper_pid != os.getpid():
+            self.start_keeper()
         return Recorded(joined, waiting)
 
-    def _moved(self, entries: list[dict[str, Any]]) -> None:
-        with self._keys_lock:
-            for entry in entries:
-                key = entry.get("key")
-                if key is None:
-                    self._unmoved_keyless = max(0, self._unmoved_keyless - 1)
-                elif (left := self._unmoved_keys.get(key, 0) - 1) > 0:
-                    self._unmoved_keys[key] = left
-                else:
-                    self._unmoved_keys.pop(key, None)
-
-    def start_mover(self) -> None:
-        """Start this process's mover thread (a web process does at start: it also moves the
-        journals that processes which died left behind). Idempotent."""
+    def start_keeper(self) -> None:
+        """Start this web process's journal keeper: a light thread that seals the open
+        segment every ``SEAL_EVERY`` (so that the answering process can move it), and reads
+        how many requests wait, for "busy". It moves segments itself only when nobody did
+        for ``FALLBACK_AFTER`` (no answering process runs) — and, at start, those of a
+        process that died. Idempotent."""
         if self._journal is None:
             return
-        with self._mover_lock:
-            if self._mover_pid == os.getpid() and self._mover is not None:
+        with self._keeper_lock:
+            if self._keeper_pid == os.getpid() and self._keeper is not None:
                 return
             self._closing.clear()
-            self._mover = threading.Thread(
-                target=self._move, name="request-journal-mover", daemon=True
+            self._keeper = threading.Thread(
+                target=self._keep, name="request-journal-keeper", daemon=True
             )
-            self._mover_pid = os.getpid()
-            self._mover.start()
+            self._keeper_pid = os.getpid()
+            self._keeper.start()
             atexit.register(self.close)
 
-    def _move(self) -> None:
+    def _keep(self) -> None:
         journal = self._journal
         assert journal is not None
-        next_adoption = 0.0
-        while True:
-            if time.monotonic() >= next_adoption and not self._closing.is_set():
-                next_adoption = time.monotonic() + ADOPT_EVERY
-                try:
-                    journal.adopt_orphans(self._write_entries, BATCH)
-                except (DBAPIError, SQLAlchemyTimeoutError, OSError) as error:
-                    log.warning("could not move an orphaned request journal yet (%s)", error)
-            entries, end, lines = journal.read(BATCH)
-            if lines:
-                try:
-                    self._write_entries(entries)
-                except (DBAPIError, SQLAlchemyTimeoutError) as error:
-                    log.warning(
-                        "the database refuses writes (%s): %d acknowledged requests wait in "
-                        "the journal",
-                        first_line(error),
-                        journal.unmoved,
-                    )
-                    time.sleep(FLUSH_PAUSE)
-                    continue
-                journal.moved(end, lines)
-                self._moved(entries)
-                if lines >= BATCH or self._closing.is_set():
-                    continue  # more are waiting: no gathering
-            elif self._closing.is_set():
-                return
-            self._wake.wait(ADOPT_EVERY)
-            self._wake.clear()
-            self._closing.wait(GATHER)  # let the batch gather (group commit)
+        next_count = next_fallback = 0.0
+        while not self._closing.wait(SEAL_EVERY):
+            journal.seal()
+            now = time.monotonic()
+            if now >= next_count:
+                next_count = now + COUNT_EVERY
+                with contextlib.suppress(DBAPIError, SQLAlchemyTimeoutError):
+                    self._waiting_seen = self.due()
+            if now >= next_fallback:
+                next_fallback = now + FALLBACK_AFTER
+                self.gather(older_than=FALLBACK_AFTER)
+
+    def gather(self, older_than: float = 0.0) -> int:
+        """Move into the database the journal segments nobody holds (every web process's,
+        on this machine) last written more than ``older_than`` seconds ago. The answering
+        process calls it every moment; returns the requests moved."""
+        if self._journal is None:
+            return 0
+        try:
+            return self._journal.move_sealed(self._write_entries, BATCH, older_than)
+        except (DBAPIError, SQLAlchemyTimeoutError, OSError) as error:
+            message = first_line(error) if isinstance(error, DBAPIError) else str(error)
+            log.warning("acknowledged requests wait in the journal (%s)", message)
+            return 0
+
+    def due(self) -> int:
+        """Requests waiting and not taken (a read: no write lock)."""
+        with self._engine.connect() as connection:
+            return (
+                connection.scalar(
+                    select(func.count())
+                    .select_from(WaitingRequest)
+                    .where(WaitingRequest.available_at <= self._clock())
+                )
+                or 0
+            )
 
     def _write_entries(self, entries: list[dict[str, Any]]) -> None:
         """Journal lines into the database: one transaction for the batch; when one of them
@@ -276,7 +262,7 @@ class SqlWaitingRequests:
                     _digest(entry.get("key")),
                     None,
                     entry.get("once"),
-                    datetime.fromisoformat(entry["at"]),
+                    datetime.fromtimestamp(entry["at"], UTC),
                     bool(entry.get("busy")),
                 )
                 try:
@@ -309,7 +295,7 @@ class SqlWaitingRequests:
                 newest: dict[str, dict[str, Any]] = {}  # by key: its first row, last body
                 rows: list[dict[str, Any]] = []
                 for entry in entries:
-                    at = datetime.fromisoformat(entry["at"])
+                    at = datetime.fromtimestamp(entry["at"], UTC)
                     once = entry.get("once")
                     if once:
                         once = str(once)[:128]
@@ -364,21 +350,17 @@ class SqlWaitingRequests:
                     or 0
                 )
 
-    def close(self, wait: float = CLOSE_WAIT) -> None:
-        """A clean stop: move what the journal holds within ``wait`` seconds; what the
-        database does not take by then stays in the journal for the next process."""
+    def close(self) -> None:
+        """A clean stop: seal this process's journal and move it into the database now (a
+        platform may not keep the disk for the next process); what the database does not
+        take stays in the journal for the next one."""
         self._closing.set()
-        self._wake.set()
-        mover = self._mover
-        if mover is not None and self._mover_pid == os.getpid():
-            mover.join(wait)
+        keeper = self._keeper
+        if keeper is not None and self._keeper_pid == os.getpid():
+            keeper.join(SEAL_EVERY * 5)
         if self._journal is not None:
-            if self._journal.unmoved:
-                log.warning(
-                    "%d acknowledged requests stay in the journal for the next process",
-                    self._journal.unmoved,
-                )
             self._journal.close()
+            self.gather()
 
     def _write(self, request: _Request, wait: float) -> Recorded:
         # SQLAlchemy Core on one connection, not the ORM: this runs in the request thread,

@@ -63,10 +63,15 @@ def test_a_request_is_kept_in_the_journal_while_the_database_is_locked(
         recorded = book.record_soon("command", {"text": "check"}, user_id="U1", once="t:1")
         # Kept on the disk, not waiting on the lock nor held in memory.
         assert not recorded.joined and book.held == 0
-        assert book._journal is not None and book._journal.unmoved == 1
-    eventually(lambda: book.waiting() == 1)
+        assert book._journal is not None and book._journal.pending == 1
+        assert book.gather() == 0  # the open segment is its process's until sealed
+        book._journal.seal()
+        assert book.gather() == 0  # sealed, but the database refuses writes: it stays
+    assert book.gather() == 1  # as the answering process does, every moment
     (taken,) = book.take(1)
     assert (taken.kind, taken.body, taken.busy) == ("command", {"text": "check"}, False)
+    book._journal.seal()  # the keeper's next tick: the moved segment is forgotten
+    assert book._journal.pending == 0
     book.close()
     assert list((tmp_path / "journal").iterdir()) == []  # moved: nothing left on the disk
 
@@ -133,31 +138,41 @@ def test_the_journal_of_a_process_killed_with_sigkill_is_moved_by_the_next_one(
     assert orphan.read_bytes().count(b"\n") == 5
 
     book = book_on(engine, directory)
-    book.start_mover()  # as a web process does at start
-    eventually(lambda: book.waiting() == 5)
+    assert book.gather() == 5  # as the answering process does, every moment
     assert sorted(t.body["n"] for t in book.take(10)) == [0, 1, 2, 3, 4]
     assert not orphan.exists()
     book.close()
 
 
-def test_a_live_processs_journal_is_left_alone_and_a_torn_last_line_skipped(
+def test_a_live_processs_open_segment_is_left_alone_and_a_torn_last_line_skipped(
     engine: Engine, tmp_path: Path
 ) -> None:
     directory = tmp_path / "journal"
-    alive = RequestJournal(directory)  # another process, alive: its file is locked
-    alive.append({"kind": "command", "body": {"n": 1}, "at": "2026-12-05T10:00:00+00:00"})
+    alive = RequestJournal(directory)  # a web process, alive: its open segment is locked
+    alive.append({"kind": "command", "body": {"n": 1}, "at": time.time()}, "U1 check")
     book = book_on(engine, directory)
-    assert book._journal is not None
-    assert book._journal.adopt_orphans(book._write_entries, 500) == 0
-    assert book.waiting() == 0
+    assert book.gather() == 0 and book.waiting() == 0
 
-    alive.close()  # it stops with a line not moved: the file stays, unlocked
-    (orphan,) = directory.iterdir()
-    with orphan.open("ab") as torn:  # and it was killed in the middle of a line
+    alive.seal()
+    (segment,) = directory.iterdir()
+    with segment.open("ab") as torn:  # as if its writer had been killed mid-line
         torn.write(json.dumps({"kind": "command", "body": {"n": 2}}).encode()[:12])
-    assert book._journal.adopt_orphans(book._write_entries, 500) == 1
+    assert book.gather() == 1
     assert [t.body for t in book.take(10)] == [{"n": 1}]
     assert list(directory.iterdir()) == []
+    assert alive.pending == 1 and alive.holds("U1 check")
+    alive.seal()  # its next tick sees the segment moved
+    assert alive.pending == 0
+
+
+def test_a_web_process_moves_its_journal_itself_when_no_answering_process_does(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.storage.waiting.FALLBACK_AFTER", 0.2)
+    book = book_on(engine, tmp_path / "journal")
+    book.record_soon("command", {"n": 1})  # starts the keeper, as the first request does
+    eventually(lambda: book.waiting() == 1)
+    book.close()
 
 
 def test_the_journal_lives_beside_a_sqlite_file_or_in_the_temporary_directory() -> None:
