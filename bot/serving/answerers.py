@@ -200,7 +200,7 @@ def answer_delivery(parts: Parts, notifier: Notifier, body: dict[str, Any]) -> N
         follow_and_announce(parts.services.reviews, store, notifier, learners, "webhook")
 
 
-def run_answer_process(settings: Settings, *, nice: int = 10) -> None:
+def run_answer_process(settings: Settings, *, nice: int = 19) -> None:
     """``python -m bot answer``: answer recorded requests until SIGTERM or SIGINT.
 
     Started by ``python -m bot serve`` beside the web processes, at a lower CPU priority

@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +73,10 @@ class RequestJournal:
     def __init__(self, directory: Path, *, limit: int = LIMIT_BYTES) -> None:
         self.directory = directory
         self._limit = limit
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._path: Path | None = None
+        self._lock = threading.Lock()  # never held across a system call that may wait
         self._pid = 0
-        self._size = 0  # bytes in the open segment
-        self._keys: list[str | None] = []  # the open segment's requests' keys, line by line
-        # Sealed segments of this process not seen moved yet: path, keys, bytes.
-        self._sealed: list[tuple[Path, list[str | None], int]] = []
+        self._open: _Segment | None = None
+        self._sealed: list[_Segment] = []  # sealed, not seen moved yet
         self._sealed_bytes = 0
         # The requests not seen moved (open or sealed), by key — and those without one.
         self._pending: dict[str, int] = {}
@@ -95,7 +92,7 @@ class RequestJournal:
         """Whether the same request is kept here and not seen moved yet."""
         return key in self._pending
 
-    def _open_segment(self) -> int:
+    def _open_segment(self) -> _Segment:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(6)}"
         # Locked under a name no mover looks at, then renamed: a mover never finds it
@@ -103,83 +100,105 @@ class RequestJournal:
         hidden = self.directory / f".{name}.open"
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.rename(hidden, self.directory / f"{name}{SUFFIX}")
-        self._path = self.directory / f"{name}{SUFFIX}"
-        self._fd, self._pid, self._size, self._keys = fd, os.getpid(), 0, []
-        return fd
+        path = self.directory / f"{name}{SUFFIX}"
+        os.rename(hidden, path)
+        self._open = _Segment(fd, path)
+        return self._open
 
     def append(self, entry: dict[str, Any], key: str | None = None) -> None:
-        """Write one line (``key``: what makes two requests the same, for ``pending``)."""
+        """Write one line (``key``: what makes two requests the same, for ``pending``).
+
+        The line's place is taken under the lock, the write done outside it: request
+        threads never queue behind one another's system call (``O_APPEND`` writes land
+        whole, one after the other). A segment sealed meanwhile is closed by its last
+        writer."""
         line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
+            if self._pid != os.getpid():
+                self._forget_parent()
+            open_size = self._open.size if self._open is not None else 0
+            if open_size + self._sealed_bytes + len(line) > self._limit:
+                raise JournalUnavailable("full")
             try:
-                if self._pid != os.getpid():
-                    self._forget_parent()
-                fd = self._fd if self._fd is not None else self._open_segment()
-                if self._size + self._sealed_bytes + len(line) > self._limit:
-                    raise JournalUnavailable("full")
-                view = memoryview(line)
-                while view:  # a regular file takes it whole, short of a full disk
-                    view = view[os.write(fd, view) :]
+                segment = self._open if self._open is not None else self._open_segment()
             except OSError as error:
                 raise JournalUnavailable(error.strerror or type(error).__name__) from error
-            self._size += len(line)
-            self._keys.append(key)
-            if key is None:
-                self._pending_keyless += 1
-            else:
-                self._pending[key] = self._pending.get(key, 0) + 1
-            if self._size >= SEGMENT_BYTES:
-                self._seal()
+            segment.writers += 1
+            segment.size += len(line)
+            segment.keys.append(key)
+            self._count(key, +1)
+            if segment.size >= SEGMENT_BYTES:
+                self._seal_open()
+        failure: OSError | None = None
+        try:
+            view = memoryview(line)
+            while view:  # a regular file takes it whole, short of a full disk
+                view = view[os.write(segment.fd, view) :]
+        except OSError as error:
+            failure = error
+        with self._lock:
+            segment.writers -= 1
+            if failure is not None:
+                self._count(key, -1)  # the caller records it otherwise
+            if segment.sealed and not segment.writers:
+                os.close(segment.fd)
+        if failure is not None:
+            raise JournalUnavailable(failure.strerror or type(failure).__name__) from failure
+
+    def _count(self, key: str | None, change: int) -> None:
+        if key is None:
+            self._pending_keyless += change
+        elif (left := self._pending.get(key, 0) + change) > 0:
+            self._pending[key] = left
+        else:
+            self._pending.pop(key, None)
 
     def _forget_parent(self) -> None:
         # A forked child: the parent's segments are the parent's.
-        self._fd, self._size, self._keys = None, 0, []
-        self._sealed, self._sealed_bytes = [], 0
+        self._open, self._sealed, self._sealed_bytes = None, [], 0
         self._pending, self._pending_keyless = {}, 0
         self._pid = os.getpid()
 
     def seal(self) -> None:
-        """Close the open segment if it has lines: movable from now on. Then forget the
+        """Seal the open segment if it has lines: movable from now on. Then forget the
         sealed segments that were moved meanwhile (their files are gone)."""
         with self._lock:
-            if self._fd is not None and self._pid == os.getpid() and self._size:
-                self._seal()
-            still: list[tuple[Path, list[str | None], int]] = []
-            for path, keys, size in self._sealed:
-                if path.exists():
-                    still.append((path, keys, size))
-                    continue
-                self._sealed_bytes -= size
-                for key in keys:
-                    if key is None:
-                        self._pending_keyless -= 1
-                    elif (left := self._pending[key] - 1) > 0:
-                        self._pending[key] = left
-                    else:
-                        del self._pending[key]
-            self._sealed = still
+            if self._open is not None and self._pid == os.getpid() and self._open.size:
+                self._seal_open()
+            sealed = list(self._sealed)
+        gone = [segment for segment in sealed if not segment.path.exists()]
+        if gone:
+            with self._lock:
+                for segment in gone:
+                    self._sealed.remove(segment)
+                    self._sealed_bytes -= segment.size
+                    for key in segment.keys:
+                        self._count(key, -1)
 
-    def _seal(self) -> None:
-        assert self._fd is not None and self._path is not None
-        os.close(self._fd)  # and with it the lock
-        self._sealed.append((self._path, self._keys, self._size))
-        self._sealed_bytes += self._size
-        self._fd, self._size, self._keys = None, 0, []
+    def _seal_open(self) -> None:
+        segment = self._open
+        assert segment is not None
+        self._open = None
+        segment.sealed = True
+        self._sealed.append(segment)
+        self._sealed_bytes += segment.size
+        if not segment.writers:
+            os.close(segment.fd)  # and with it the lock: movable
 
     def close(self) -> None:
         """At a clean stop: seal what is open (the caller then moves it, or the next
         process does)."""
         with self._lock:
-            if self._fd is not None and self._pid == os.getpid():
-                if self._size:
-                    self._seal()
-                else:
-                    if self._path is not None:
-                        with contextlib.suppress(FileNotFoundError):
-                            self._path.unlink()
-                    os.close(self._fd)
-                    self._fd = None
+            segment = self._open
+            if segment is None or self._pid != os.getpid():
+                return
+            if segment.size:
+                self._seal_open()
+                return
+            self._open = None
+            with contextlib.suppress(FileNotFoundError):
+                segment.path.unlink()
+            os.close(segment.fd)
 
     def move_sealed(
         self, move: Callable[[list[dict[str, Any]]], None], most: int, older_than: float = 0.0
@@ -216,6 +235,16 @@ class RequestJournal:
                     offset += used
                 path.unlink()
         return moved
+
+
+@dataclass(eq=False)
+class _Segment:
+    fd: int
+    path: Path
+    size: int = 0  # bytes of its lines, written or being written
+    keys: list[str | None] = field(default_factory=list)  # its requests' keys, line by line
+    writers: int = 0  # threads writing into it now
+    sealed: bool = False
 
 
 @contextlib.contextmanager

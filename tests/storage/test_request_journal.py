@@ -180,3 +180,37 @@ def test_the_journal_lives_beside_a_sqlite_file_or_in_the_temporary_directory() 
     elsewhere = journal_directory("postgresql+psycopg://u@db/prcoach")
     assert elsewhere.name.startswith(f"prcoach-requests-{os.getuid()}-")
     assert elsewhere != journal_directory("postgresql+psycopg://u@db/other")
+
+
+def test_lines_appended_by_many_threads_while_segments_are_sealed_are_all_moved(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import threading
+
+    book = book_on(engine, tmp_path / "journal")
+    journal = book._journal
+    assert journal is not None
+    sealing = threading.Event()
+
+    def seal_often() -> None:
+        while not sealing.wait(0.001):
+            journal.seal()
+
+    def append(thread: int) -> None:
+        for n in range(250):
+            entry = {"kind": "action", "body": {"t": thread, "n": n}, "at": time.time()}
+            journal.append(entry, None)
+
+    sealer = threading.Thread(target=seal_often)
+    sealer.start()
+    writers = [threading.Thread(target=append, args=(t,)) for t in range(8)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    sealing.set()
+    sealer.join()
+    book.close()  # seals the last segment and moves everything
+    assert book.waiting() == 2000
+    assert len({(t.body["t"], t.body["n"]) for t in book.take(2000)}) == 2000
+    assert list((tmp_path / "journal").iterdir()) == []
