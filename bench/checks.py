@@ -56,6 +56,7 @@ from bench.rig import (
     memory_kib,
     percentile,
 )
+from bot.storage.waiting import LEASE
 from tests.rig.bot_process import (
     REPO_ROOT,
     SIGNING_SECRET,
@@ -407,7 +408,8 @@ def restart(fakes: FakesProcess, app: str, crash: bool = False) -> Outcome:
             _terminate_like_a_platform(server)
         again = Server(server.command, server.env, workdir, name=f"{app}-again").start()
         try:
-            _drain(fakes, outcome, n, DRAIN * 2)
+            # After kill -9 the requests an answerer had taken wait for their lease to end.
+            _drain(fakes, outcome, n, DRAIN * 2 + (LEASE.total_seconds() if crash else 0))
         finally:
             again.stop(grace=20.0)
     return outcome
@@ -487,7 +489,9 @@ def run() -> str:
         "Same server settings for every app (the Procfile's `web:` line, WEB_CONCURRENCY=2, "
         f"gthread, 8 threads). *Before*: {BEFORE or 'not run (set BENCH_BEFORE)'}. "
         "*Unanswered*: learners with no answer shown after their last acknowledged click, "
-        f"{DRAIN:g} s after the load stopped (for the restart, {2 * DRAIN:g} s after it). "
+        f"{DRAIN:g} s after the load stopped (for the restart, {2 * DRAIN:g} s after it; "
+        f"for the crash, {2 * DRAIN + LEASE.total_seconds():g} s: after kill -9, a request an "
+        "answerer had taken waits for its lease to end). "
         "*Kept*: requests waiting in the database when the load stopped.",
         "",
         "| scenario | app | acknowledged | ack p50 (ms) | ack p99 (ms) | p99 ÷ bare's "

@@ -223,7 +223,11 @@ def run_answer_process(settings: Settings, *, nice: int = 19) -> None:
     if nice:
         try:
             os.nice(nice)
-        except OSError:
+            # Linux: run only on CPU time the web processes leave (a web thread that wakes
+            # takes the CPU at once, not after a scheduler tick). The web processes move
+            # the journals themselves if this process gets no CPU for seconds.
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except (OSError, AttributeError):
             log.warning("could not lower the answerers' CPU priority")
     parts = build(settings)
     client = make_web_client(settings)

@@ -4,16 +4,20 @@ database has them.
 Why: Slack's acknowledgement must not wait for the database's write lock. SQLite has one
 writer at a time, and the answerers — a process at a lower CPU priority — share it: under
 load, an answerer put aside by the scheduler while holding the lock held every
-acknowledgement behind it for up to a second (bench/results.md). Appending a line to a file is
-one system call that waits for nobody, and the kernel keeps what was written whatever happens
-to the process afterwards (an exception, ``kill -9``): an acknowledged request is never only
-in a process's memory. A thread of the same process moves the lines into the database in
-batches (:meth:`bot.storage.waiting.SqlWaitingRequests.record_soon`); the journal of a process
-that died is moved by the next one that starts (or looks, once a minute).
+acknowledgement behind it for up to a second (bench/results.md). Appending a line to a file
+is one system call that waits for nobody, and the kernel keeps what was written whatever
+happens to the process afterwards (an exception, ``kill -9``): an acknowledged request is
+never only in a process's memory.
 
-One file per process, ``<host>-<pid>-<random>.jsonl``, locked (``flock``) while its process
-lives: a file nobody holds is an orphan. Its size is bounded (``LIMIT_BYTES``): past it,
-requests are written to the database directly, as before the journal existed.
+A journal is a series of segments, ``<host>-<pid>-<random>.jsonl``. The open one is locked
+(``flock``) by its process, which appends to it; every 0.1 s (or at 1 MiB) it is sealed —
+closed, so unlocked — and from then on any process may move it into the database and delete
+it: the answering process does, within moments (``SqlWaitingRequests.gather``), and a web
+process does itself when nobody did for a few seconds. A segment nobody holds is movable
+whoever wrote it, so the segments of a process that died are moved like the others. The
+moving happens outside the web processes: their CPU and GIL stay with the acknowledgements.
+A process's unmoved lines are bounded (``LIMIT_BYTES``): past it, requests are written to
+the database directly, as before the journal existed.
 """
 
 from __future__ import annotations

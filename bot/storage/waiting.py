@@ -1,12 +1,13 @@
 """Requests acknowledged and waiting for their answer, in the database (SQLite or PostgreSQL).
 
 A web process appends each request to its journal (:mod:`bot.storage.journal`: one line on
-the local disk, which waits for nobody) and acknowledges; its mover thread moves the lines
-into the database in batches, one transaction each. Answerers — a bounded pool in another
-process — take requests one at a time with a compare-and-set on ``available_at``, answer,
-and delete them. A taker that stops mid-way (SIGTERM, a crash) leaves its request to be
-taken again when its lease ends; a clean stop hands it back at once. Nothing waits in a web
-process's memory, so nothing piles up there, and a restart (even ``kill -9``) loses nothing.
+the local disk, which waits for nobody) and acknowledges; the answering process moves the
+journals' lines into the database in batches, one transaction each (``gather``). Answerers
+— a bounded pool in another process — take requests one at a time with a compare-and-set on
+``available_at``, answer, and delete them. A taker that stops mid-way (SIGTERM, a crash)
+leaves its request to be taken again when its lease ends; a clean stop hands it back at
+once. Nothing waits in a web process's memory, so nothing piles up there, and a restart
+(even ``kill -9``) loses nothing.
 """
 
 from __future__ import annotations
