@@ -14,7 +14,8 @@ Scenarios:
    second, GitHub answering each request in 150 ms. Every acknowledgement under 3 s; every
    learner answered; p99 from click to answer ≤ 5 s.
 2. **overload**: 50 clients (one learner each) send ``/prcoach check`` back to back for 30 s,
-   GitHub answering in 2 s; then paced, 20 a second for 20 s. The web workers' peak memory
+   GitHub answering in 2 s; then paced, 20 a second for 60 s (1,200 acknowledgements: the
+   p99 is read from 12 of them, not 4 — these machines are noisy). The web workers' peak memory
    (< 150 MB) and their memory once the checks are answered (flat); every learner answered
    after their last click (within ``DRAIN`` seconds), kept in the database, or told "busy";
    the acknowledgement's p99 ≤ 1.5× the bare app's back to back, ≤ 1.2× paced.
@@ -71,7 +72,7 @@ BEFORE = os.environ.get("BENCH_BEFORE", "")
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 BURST_LEARNERS, BURST_WINDOW, BURST_GITHUB = 100, 1.0, 0.15
 OVERLOAD_CLIENTS, OVERLOAD_SECONDS, OVERLOAD_GITHUB = 50, 30.0, 2.0
-PACED_RATE, PACED_SECONDS = 20.0, 20.0
+PACED_RATE, PACED_SECONDS = 20.0, 60.0
 RESTART_LEARNERS, RESTART_GITHUB, RESTART_GRACE = 100, 2.0, 10.0
 DRAIN = 60.0  # seconds to wait, after a load, for the answers still owed
 BUSY_WORDS = "Busy —"

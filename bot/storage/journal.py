@@ -158,7 +158,12 @@ class RequestJournal:
             self._pending.pop(key, None)
 
     def _forget_parent(self) -> None:
-        # A forked child: the parent's segments are the parent's.
+        # A forked child: the parent's segments are the parent's. Its copy of the open
+        # segment's descriptor would keep the parent's lock (flock follows the open file)
+        # after the parent seals it: closed here.
+        if self._open is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._open.fd)
         self._open, self._sealed, self._sealed_bytes = None, [], 0
         self._pending, self._pending_keyless = {}, 0
         self._pid = os.getpid()
