@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
         "PostgreSQL with `TEST_DATABASE_URL=postgresql+psycopg://…`, as for the tests).",
         "",
     ]
+    header = list(sections)
     tables = {}
     failed = []
     started = time.monotonic()
@@ -100,10 +101,14 @@ def main(argv: list[str]) -> int:
     print(summary)
     results = Path(__file__).with_name("results.md")
     if argv:
+        names = ", ".join(chosen)
+        header[2] = header[2].replace(
+            "Run on", f"Last run ({names}; the other sections are from earlier runs) on", 1
+        )
         # Some benchmarks only: their sections replace the same ones in results.md; the
         # others (and their notes) stay as they were.
         previous = results.read_text() if results.exists() else ""
-        results.write_text(merge_sections(previous, sections, [*tables.values(), summary]))
+        results.write_text(merge_sections(previous, header, [*tables.values(), summary]))
     else:
         sections += [summary, "", f"The suite took {time.monotonic() - started:.0f} s.", ""]
         results.write_text("\n".join(sections))

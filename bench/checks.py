@@ -1,7 +1,7 @@
 """Checks under load: a workshop burst, overload, and a restart with checks pending.
 
 Side by side in one run, under the same server settings (the Procfile's ``web:`` line,
-``WEB_CONCURRENCY=2``, gthread, 8 threads):
+``WEB_CONCURRENCY=2``, gthread, 32 threads):
 
 * **bare Bolt app** — one listener that only acknowledges (``bench/serve.py``): the floor;
 * **before** — the code of ``BENCH_BEFORE`` (a checkout, e.g. ``git archive main | tar -x
@@ -474,7 +474,7 @@ def run_all() -> list[Outcome]:
 APP_NAMES = {
     "bare": "bare Bolt app",
     "before": os.environ.get("BENCH_BEFORE_NAME", "before (checks in `lazy=` listeners)"),
-    "after": "after (recorded; answerers)",
+    "after": "after (kept in a journal; answerers)",
 }
 
 
@@ -488,12 +488,12 @@ def run() -> str:
         "### Checks under load: a workshop burst, overload, a restart",
         "",
         "Same server settings for every app (the Procfile's `web:` line, WEB_CONCURRENCY=2, "
-        f"gthread, 8 threads). *Before*: {BEFORE or 'not run (set BENCH_BEFORE)'}. "
+        f"gthread, 32 threads). *Before*: {BEFORE or 'not run (set BENCH_BEFORE)'}. "
         "*Unanswered*: learners with no answer shown after their last acknowledged click, "
         f"{DRAIN:g} s after the load stopped (for the restart, {2 * DRAIN:g} s after it; "
         f"for the crash, {2 * DRAIN + LEASE.total_seconds():g} s: after kill -9, a request an "
         "answerer had taken waits for its lease to end). "
-        "*Kept*: requests waiting in the database when the load stopped.",
+        "*Kept*: requests waiting in the database or a journal when the load stopped.",
         "",
         "| scenario | app | acknowledged | ack p50 (ms) | ack p99 (ms) | p99 ÷ bare's "
         "| busy | answers during the load | unanswered | all answered after | kept "
