@@ -155,8 +155,9 @@ class _Gunicorn(BaseApplication):
         # and stalls every request thread meanwhile.
         gc.collect()
         gc.freeze()
-        # A thread that computes (the journal's mover, a large report) hands the GIL to the
-        # request threads every millisecond rather than every five: their latency's tail.
+        # A thread that computes (the journal's keeper moving segments when no answering
+        # process does, a large staff report) hands the GIL to the request threads every
+        # millisecond rather than every five: their latency's tail.
         sys.setswitchinterval(SWITCH_INTERVAL)
         return app
 
