@@ -64,6 +64,7 @@ FLUSH_PAUSE = 0.5
 # requests every COUNT_EVERY; it moves segments itself only when nobody did for FALLBACK_AFTER.
 SEAL_EVERY = 0.1
 COUNT_EVERY = 1.0
+COUNT_WAIT = 0.1
 FALLBACK_AFTER = 5.0
 BATCH = 200
 # The database cannot take writes now: the lines wait in the journal and are tried again.
@@ -209,15 +210,20 @@ class SqlWaitingRequests:
         assert journal is not None
         next_count = next_fallback = 0.0
         while not self._closing.wait(SEAL_EVERY):
-            journal.seal()
-            now = time.monotonic()
-            if now >= next_count:
-                next_count = now + COUNT_EVERY
-                with contextlib.suppress(DBAPIError, SQLAlchemyTimeoutError):
-                    self._waiting_seen = self.due()
-            if now >= next_fallback:
-                next_fallback = now + FALLBACK_AFTER
-                self.gather(older_than=FALLBACK_AFTER)
+            # Whatever goes wrong, the keeper goes on: while it is down nothing is sealed,
+            # and the requests kept wait (never lost) until this process stops.
+            try:
+                journal.seal()
+                now = time.monotonic()
+                if now >= next_count:
+                    next_count = now + COUNT_EVERY
+                    with contextlib.suppress(DBAPIError, SQLAlchemyTimeoutError):
+                        self._waiting_seen = self.due()
+                if now >= next_fallback:
+                    next_fallback = now + FALLBACK_AFTER
+                    self.gather(older_than=FALLBACK_AFTER)
+            except Exception:
+                log.exception("the request journal's keeper failed a round")
 
     def gather(self, older_than: float = 0.0) -> int:
         """Move into the database the journal segments nobody holds (every web process's,
@@ -233,8 +239,10 @@ class SqlWaitingRequests:
             return 0
 
     def due(self) -> int:
-        """Requests waiting and not taken (a read: no write lock)."""
-        with self._engine.connect() as connection:
+        """Requests waiting and not taken (a read, which on SQLite still begins like a
+        write: it waits for the lock only briefly, so the keeper goes on sealing)."""
+        with self._engine.connect() as plain:
+            connection = plain.execution_options(**{WAIT_OPTION: COUNT_WAIT})
             return (
                 connection.scalar(
                     select(func.count())

@@ -214,3 +214,23 @@ def test_lines_appended_by_many_threads_while_segments_are_sealed_are_all_moved(
     assert book.waiting() == 2000
     assert len({(t.body["t"], t.body["n"]) for t in book.take(2000)}) == 2000
     assert list((tmp_path / "journal").iterdir()) == []
+
+
+def test_the_keeper_goes_on_after_a_failed_round(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.storage.waiting.FALLBACK_AFTER", 0.2)
+    book = book_on(engine, tmp_path / "journal")
+    assert book._journal is not None
+    seal, failures = book._journal.seal, [RuntimeError("a bad round")]
+
+    def seal_once_failing() -> None:
+        if failures:
+            raise failures.pop()
+        seal()
+
+    monkeypatch.setattr(book._journal, "seal", seal_once_failing)
+    book.record_soon("command", {"n": 1})
+    eventually(lambda: book.waiting() == 1)
+    assert not failures
+    book.close()
