@@ -77,7 +77,7 @@ class RequestJournal:
     def __init__(self, directory: Path, *, limit: int = LIMIT_BYTES) -> None:
         self.directory = directory
         self._limit = limit
-        self._lock = threading.Lock()  # never held across a system call that may wait
+        self._lock = threading.Lock()  # bookkeeping only: never held across a line's write
         self._pid = 0
         self._open: _Segment | None = None
         self._sealed: list[_Segment] = []  # sealed, not seen moved yet
