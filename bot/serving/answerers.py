@@ -223,12 +223,16 @@ def run_answer_process(settings: Settings, *, nice: int = 19) -> None:
     if nice:
         try:
             os.nice(nice)
-            # Linux: run only on CPU time the web processes leave (a web thread that wakes
-            # takes the CPU at once, not after a scheduler tick). The web processes move
-            # the journals themselves if this process gets no CPU for seconds.
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except (OSError, AttributeError):
+        except OSError:
             log.warning("could not lower the answerers' CPU priority")
+        # Linux: run only on CPU time the web processes leave (a web thread that wakes takes
+        # the CPU at once, not after a scheduler tick). The web processes move the journals
+        # themselves if this process gets no CPU for seconds. Elsewhere, nice is what we have.
+        if hasattr(os, "SCHED_IDLE"):
+            try:
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            except OSError:
+                log.warning("could not run the answerers on idle CPU time only")
     parts = build(settings)
     client = make_web_client(settings)
     services = parts.services
