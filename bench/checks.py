@@ -30,7 +30,6 @@ Scenarios:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -61,9 +60,9 @@ from bot.storage.waiting import LEASE
 from tests.rig.bot_process import (
     REPO_ROOT,
     SIGNING_SECRET,
-    _descendants,
     bot_environment,
     procfile_command,
+    stop_like_a_platform,
 )
 from tests.rig.fake_slack import dm_channel_id
 from tests.rig.slack_sender import FORM, SlackSender, _json_text
@@ -402,11 +401,12 @@ def restart(fakes: FakesProcess, app: str, crash: bool = False) -> Outcome:
         sent = drive(server.port, bodies, [[begin + k * 0.01] for k in range(n)], begin + 30)
         label = "crash (kill -9) with checks pending" if crash else "restart with checks pending"
         outcome = Outcome(label, app, sent, n)
+        assert server.process is not None
         if crash:
-            _kill_at_once(server)
+            stop_like_a_platform(server.process, grace=0)
         outcome.kept_at_end = _waiting(workdir) if app == "after" else None
         if not crash:
-            _terminate_like_a_platform(server)
+            stop_like_a_platform(server.process, RESTART_GRACE)
         again = Server(server.command, server.env, workdir, name=f"{app}-again").start()
         try:
             # After kill -9 the requests an answerer had taken wait for their lease to end.
@@ -414,31 +414,6 @@ def restart(fakes: FakesProcess, app: str, crash: bool = False) -> Outcome:
         finally:
             again.stop(grace=20.0)
     return outcome
-
-
-def _terminate_like_a_platform(server: Server) -> None:
-    """SIGTERM, then SIGKILL after RESTART_GRACE for the master and all it started."""
-    assert server.process is not None
-    family = _descendants(server.process.pid)
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=RESTART_GRACE)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    for pid in family:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-
-
-def _kill_at_once(server: Server) -> None:
-    """SIGKILL to the master and all it started, right after the last acknowledgement."""
-    assert server.process is not None
-    family = _descendants(server.process.pid)
-    for pid in [server.process.pid, *family]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-    server.process.wait()
 
 
 def apps(with_bare: bool) -> list[str]:

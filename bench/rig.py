@@ -12,7 +12,6 @@ import itertools
 import math
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,13 @@ from bot.course.checks import CheckResult
 from bot.storage.database import create_database_engine, migrate, session_factory
 from bot.storage.store import SqlLearnerStore
 from tests.rig import fake_github, fake_slack
-from tests.rig.bot_process import PRACTICE_REPO, STAFF_CHANNEL, STAFF_USER, free_port
+from tests.rig.bot_process import (
+    PRACTICE_REPO,
+    STAFF_CHANNEL,
+    STAFF_USER,
+    free_port,
+    stop_like_a_platform,
+)
 from tests.rig.fake_github import FakeGitHub
 from tests.rig.fake_slack import DEFAULT_TEAM_ID, FakeSlack, dm_channel_id
 
@@ -125,18 +130,8 @@ class Server:
         Workers that still have queued background work would finish all of it before exiting
         (and an orphaned worker keeps the CPU busy): after ``grace`` they are killed.
         """
-        if self.process is None or self.process.poll() is not None:
-            return
-        workers = self.workers()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for pid in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            stop_like_a_platform(self.process, grace)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.course.coach import Coach, Person
+from bot.course.intents import Intent
 from bot.course.learner import Learner
 from bot.course.ports import RequestBook
 from bot.course.replies import Answer, Diagram, Notice, StuckHelp
@@ -466,3 +467,20 @@ def answering(services: Services, person: Person, send: Callable[[Answer], None]
             send(Answer(None, (Notice("error.internal"),), fallback_language=language))
         except Exception:
             log.exception("could not even tell %s that something failed", person.user_id)
+
+
+def check_in_dm(
+    services: Services,
+    client: WebClient,
+    channel: str,
+    learner: Learner,
+    intent: Intent,
+    source: str,
+) -> Answer:
+    """A check asked in the DM (a message, a button in it): "Checking on GitHub…" while it is
+    slow, the verdict posted, the notice removed. Returns the answer for its follow-ups."""
+    with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
+        answer = services.coach.handle(learner, intent, source=source)
+    post(services, client, channel, answer)
+    notice.clear()
+    return answer

@@ -128,23 +128,29 @@ class BotProcess:
                 self.process.wait()
 
     def stop_like_a_platform(self, grace: float) -> None:
-        """SIGTERM, then after ``grace`` seconds SIGKILL for the master and every process it
-        started (web workers, answerers), as hosting platforms do at a restart."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        family = _descendants(self.process.pid)
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for pid in family:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            stop_like_a_platform(self.process, grace)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def stop_like_a_platform(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, then after ``grace`` seconds SIGKILL for the master and every process it
+    started (web workers, answerers), as hosting platforms do at a restart; ``grace`` 0:
+    SIGKILL to all at once (a crash)."""
+    if process.poll() is not None:
+        return
+    family = _descendants(process.pid)
+    if grace > 0:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    process.kill()  # nothing to do if it stopped in time
+    process.wait()
+    for pid in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _descendants(pid: int) -> list[int]:

@@ -13,11 +13,11 @@ from slack_sdk import WebClient
 from bot.course.coach import Person
 from bot.course.intents import STAFF_ACTIONS, Action, Intent
 from bot.slack.delivery import (
-    CheckingNotice,
     Services,
     SlackProfile,
     alert_staff,
     answering,
+    check_in_dm,
     follow_up,
     open_dm,
     post,
@@ -130,11 +130,7 @@ def answer_click(
             send(coach.notice(learner, "cancelled"))
             return
         if intent.action is Action.CHECK and in_message:
-            channel = own_dm()
-            with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
-                answer = coach.handle(learner, intent, source="button")
-            post(services, client, channel, answer)
-            notice.clear()
+            answer = check_in_dm(services, client, own_dm(), learner, intent, "button")
         else:
             answer = alert_staff(
                 services,

@@ -10,11 +10,11 @@ from slack_sdk import WebClient
 from bot.course.coach import Person
 from bot.course.intents import Action, Intent, parse_message
 from bot.slack.delivery import (
-    CheckingNotice,
     Services,
     SlackProfile,
     alert_staff,
     answering,
+    check_in_dm,
     follow_up,
     post,
     publish_home,
@@ -60,10 +60,7 @@ def answer_message(services: Services, body: dict[str, Any], client: WebClient) 
         if intent.action in (Action.MENU, Action.SMALL_TALK) and coach.is_new(learner):
             intent = Intent(Action.START)
         if intent.action is Action.CHECK:
-            with CheckingNotice.in_dm(services, client, channel, learner.language) as notice:
-                answer = coach.handle(learner, intent, source="dm")
-            post(services, client, channel, answer)
-            notice.clear()
+            answer = check_in_dm(services, client, channel, learner, intent, "dm")
         else:
             answer = alert_staff(
                 services,
